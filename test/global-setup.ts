@@ -1,0 +1,2 @@
+// Replaced by the infrastructure provisioning (packages/testinfra).
+export default async function setup(): Promise<void> {}
