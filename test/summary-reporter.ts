@@ -1,8 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /**
  * Prints the plain closing line `N passed, N failed[, N skipped]` that CI reads,
- * counted from vitest's own results after the run.
+ * counted from vitest's own results after the run. The same line goes to
+ * `test-results/summary.txt` so `.ci/run` can repeat it as its last line.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -20,6 +22,9 @@ export default class SummaryReporter implements Reporter {
       if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
     }
     const tail = skipped > 0 ? `, ${skipped} skipped` : '';
-    process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);
+    const line = `${passed} passed, ${failed} failed${tail}`;
+    process.stdout.write(`\n${line}\n`);
+    mkdirSync('test-results', { recursive: true });
+    writeFileSync('test-results/summary.txt', `${line}\n`);
   }
 }
