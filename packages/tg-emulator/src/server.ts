@@ -85,7 +85,15 @@ export class MtprotoServer implements MtprotoServerApi, ConnectionHost {
     rpcCalls: 0,
   };
   /** MTProto-level statistics not in {@link ServerCounters}. */
-  readonly stats: MtprotoStats = { transportErrors: 0, connectionsRefused: 0, pingTimeouts: 0 };
+  readonly stats: MtprotoStats = {
+    transportErrors: 0,
+    connectionsRefused: 0,
+    pingTimeouts: 0,
+    badServerSalts: 0,
+    badMsgNotifications: 0,
+    gzipPacked: 0,
+    acksReceived: 0,
+  };
   readonly authKeys: AuthKeyStore;
   readonly handler: ApiHandler;
   readonly salts = new SaltStore();

@@ -110,7 +110,7 @@ export class MtprotoConnection implements ClientConnection {
 
   pushUpdates(updates: TlObject): void {
     if (this.closed || !this.receivesUpdates || !this.session) return;
-    this.enqueue(this.session, maybeGzip(updates.getBytes()), false, true);
+    this.enqueue(this.session, this.gzip(updates.getBytes()), false, true);
     this.host.counters.updatesPushed++;
   }
 
@@ -246,6 +246,7 @@ export class MtprotoConnection implements ClientConnection {
         newServerSalt: toBigInteger(this.host.salts.current(rec.id)),
       }).getBytes();
       this.enqueue(session, bad, true, false);
+      this.host.stats.badServerSalts++;
       this.flush();
       return;
     }
@@ -273,6 +274,7 @@ export class MtprotoConnection implements ClientConnection {
       errorCode: code,
     }).getBytes();
     this.enqueue(session, b, true, false);
+    this.host.stats.badMsgNotifications++;
   }
 
   private processMessage(
@@ -320,6 +322,7 @@ export class MtprotoConnection implements ClientConnection {
     }
     if (obj instanceof Api.MsgsAck) {
       session.ack(obj.msgIds.map(toBig));
+      this.host.stats.acksReceived++;
     } else if (obj instanceof Api.Ping || obj instanceof Api.PingDelayDisconnect) {
       if (obj instanceof Api.PingDelayDisconnect)
         this.host.setPingDeadline(this, Date.now() + obj.disconnectDelay * 1000);
@@ -458,7 +461,7 @@ export class MtprotoConnection implements ClientConnection {
       return;
     }
     session.markAnswered(msgId);
-    this.enqueue(session, rpcResult(msgId, maybeGzip(body)), true, true);
+    this.enqueue(session, rpcResult(msgId, this.gzip(body)), true, true);
   }
 
   private sendRpcError(session: Session, msgId: bigint, code: number, message: string): void {
@@ -480,6 +483,12 @@ export class MtprotoConnection implements ClientConnection {
   }
 
   // ---- outgoing -------------------------------------------------------------
+
+  private gzip(body: Buffer): Buffer {
+    const out = maybeGzip(body);
+    if (out !== body) this.host.stats.gzipPacked++;
+    return out;
+  }
 
   private enqueue(session: Session, body: Buffer, response: boolean, content: boolean): void {
     if (this.closed) return;

@@ -25,6 +25,14 @@ export interface MtprotoStats {
   connectionsRefused: number;
   /** Connections closed by ping_delay_disconnect timeouts. */
   pingTimeouts: number;
+  /** bad_server_salt notifications sent. */
+  badServerSalts: number;
+  /** bad_msg_notification messages sent (msg_id / seqno problems). */
+  badMsgNotifications: number;
+  /** Answers and pushes sent gzip_packed. */
+  gzipPacked: number;
+  /** msgs_ack messages received from clients. */
+  acksReceived: number;
 }
 
 export interface ConnectionHost {
