@@ -59,7 +59,7 @@ describe('MTProto server with GramJS', () => {
 
   it('pushUpdates: updateShortMessage fires a GramJS Raw handler; acks are tracked; passive connections get none', async () => {
     const client = h.client();
-    const got: Api.TypeUpdates[] = [];
+    const got: Api.UpdateShortMessage[] = [];
     client.addEventHandler((u: Api.TypeUpdates) => {
       if (u instanceof Api.UpdateShortMessage) got.push(u);
     }, new Raw({}));
