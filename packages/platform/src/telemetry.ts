@@ -1,0 +1,185 @@
+/**
+ * OpenTelemetry tracing for every service.
+ *
+ * `startTelemetry()` starts the NodeSDK with: W3C trace-context + baggage
+ * propagation; instrumentations for http (server and client), undici
+ * (fetch), gRPC, MongoDB, pino and fastify (`@fastify/otel`, registered
+ * through fastify's diagnostics channel, so no plugin wiring is needed);
+ * OTLP/HTTP export of spans when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+ * Without an endpoint spans are still created (real trace ids in logs and
+ * `traceparent` headers) but not exported. OTel metrics and logs export
+ * are off: metrics are prom-client (metrics.ts), logs are pino on stdout.
+ *
+ * ESM note: instrumentations patch CommonJS modules through
+ * require-in-the-middle when they are first loaded. fastify, @grpc/grpc-js,
+ * mongodb, pino are CommonJS, and undici/fastify use diagnostics channels,
+ * so it is enough that the SDK starts before those are loaded: make
+ * `import '@tgbridge/platform/telemetry-register'` the FIRST import of each
+ * `main.ts` (ESM evaluates imports in order). ESM-only libraries would need
+ * `node --import @opentelemetry/instrumentation/hook.mjs`; none of ours does.
+ * Manual spans (`tracer.startActiveSpan`) and the NATS header helpers below
+ * work regardless.
+ */
+import {
+  context,
+  propagation,
+  trace,
+  type Context,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { core, NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+
+/** Options of {@link startTelemetry}. */
+export interface TelemetryOptions {
+  /** `service.name` resource attribute. */
+  serviceName: string;
+  /** `service.version` (default `npm_package_version` or `0.0.0`). */
+  serviceVersion?: string;
+  /**
+   * OTLP/HTTP base endpoint (`http://collector:4318`); `/v1/traces` is
+   * appended. Default: `OTEL_EXPORTER_OTLP_ENDPOINT`. Unset → no export.
+   */
+  otlpEndpoint?: string;
+  /** Replaces the exporting processors (tests: an in-memory exporter). */
+  spanProcessors?: SpanProcessor[];
+  /** Turn auto-instrumentations off (default on). */
+  instrumentations?: boolean;
+}
+
+/** A started SDK. */
+export interface Telemetry {
+  /** True when spans are exported over OTLP. */
+  readonly exporting: boolean;
+  /** Flushes pending spans and stops the SDK. Never throws. */
+  shutdown(): Promise<void>;
+}
+
+/** Records spans (so ids are real and propagate) without exporting them. */
+class DiscardingSpanProcessor implements SpanProcessor {
+  onStart(): void {}
+  onEnd(): void {}
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
+
+let started: Telemetry | undefined;
+
+/**
+ * Starts OpenTelemetry once per process (later calls return the first
+ * instance).
+ */
+export function startTelemetry(opts: TelemetryOptions): Telemetry {
+  if (started) return started;
+  const endpoint = opts.otlpEndpoint ?? (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined);
+  const spanProcessors =
+    opts.spanProcessors ??
+    (endpoint
+      ? [
+          new BatchSpanProcessor(
+            new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }),
+          ),
+        ]
+      : [new DiscardingSpanProcessor()]);
+  const instrumentations =
+    opts.instrumentations === false
+      ? []
+      : [
+          new HttpInstrumentation(),
+          new UndiciInstrumentation(),
+          new GrpcInstrumentation(),
+          new MongoDBInstrumentation(),
+          // logging.ts adds trace ids itself (works without module patching).
+          new PinoInstrumentation({ disableLogCorrelation: true, disableLogSending: true }),
+          new FastifyOtelInstrumentation({ registerOnInitialization: true }),
+        ];
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: opts.serviceName,
+      [ATTR_SERVICE_VERSION]: opts.serviceVersion ?? process.env.npm_package_version ?? '0.0.0',
+    }),
+    serviceName: opts.serviceName,
+    spanProcessors,
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations,
+    textMapPropagator: new core.CompositePropagator({
+      propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
+    }),
+  });
+  sdk.start();
+  let stopping: Promise<void> | undefined;
+  started = {
+    exporting: opts.spanProcessors === undefined && endpoint !== undefined,
+    shutdown: () => {
+      stopping ??= sdk.shutdown().catch(() => {});
+      return stopping;
+    },
+  };
+  return started;
+}
+
+/** The tracer of a component (`trace.getTracer(name)`). */
+export function getTracer(name = 'tgbridge'): Tracer {
+  return trace.getTracer(name);
+}
+
+/** The part of NATS `MsgHdrs` used for propagation. */
+export interface HeaderCarrier {
+  get(k: string): string;
+  set(k: string, v: string): void;
+  keys(): string[];
+}
+
+const natsGetter: TextMapGetter<HeaderCarrier> = {
+  keys: (carrier) => carrier.keys(),
+  get: (carrier, key) => {
+    // NATS header lookup is case-sensitive by default; W3C keys are lower-case.
+    const hit = carrier.keys().find((k) => k.toLowerCase() === key.toLowerCase());
+    const value = hit === undefined ? '' : carrier.get(hit);
+    return value === '' ? undefined : value;
+  },
+};
+
+const natsSetter: TextMapSetter<HeaderCarrier> = {
+  set: (carrier, key, value) => carrier.set(key, value),
+};
+
+/**
+ * Writes the context's trace headers (`traceparent`, `tracestate`,
+ * `baggage`) into NATS message headers (`headers()` from the NATS client).
+ *
+ * @param ctx default: the active context
+ * @returns the same headers object
+ */
+export function injectTraceHeaders<H extends HeaderCarrier>(
+  headers: H,
+  ctx: Context = context.active(),
+): H {
+  propagation.inject(ctx, headers, natsSetter);
+  return headers;
+}
+
+/**
+ * Reads trace headers of a received NATS message into a context; run the
+ * handler inside it: `context.with(extractTraceContext(msg.headers), fn)`,
+ * or pass it as the parent of a consumer span. Missing headers → the
+ * context given (default active).
+ */
+export function extractTraceContext(
+  headers: HeaderCarrier | undefined,
+  ctx: Context = context.active(),
+): Context {
+  return headers ? propagation.extract(ctx, headers, natsGetter) : ctx;
+}
