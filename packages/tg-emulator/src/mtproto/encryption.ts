@@ -6,8 +6,21 @@
  *
  * Source: https://core.telegram.org/mtproto/description
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { igeDecrypt, igeEncrypt } from './ige.js';
+
+/** Pool of random bytes for message padding (one randomFillSync per 64 KiB instead of per message). */
+const POOL_BYTES = 64 * 1024;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let poolPos = POOL_BYTES;
+function randomPadding(target: Buffer, offset: number, len: number): void {
+  if (poolPos + len > POOL_BYTES) {
+    randomFillSync(pool);
+    poolPos = 0;
+  }
+  pool.copy(target, offset, poolPos, poolPos + len);
+  poolPos += len;
+}
 
 function aesKeyIv(authKey: Buffer, msgKey: Buffer, x: number): { key: Buffer; iv: Buffer } {
   const a = createHash('sha256')
@@ -49,7 +62,9 @@ export function decryptClientMessage(authKey: Buffer, packet: Buffer): Buffer | 
  */
 export function encryptServerMessage(authKey: Buffer, authKeyId: Buffer, plain: Buffer): Buffer {
   const padLen = 12 + ((16 - ((plain.length + 12) % 16)) % 16);
-  const data = Buffer.concat([plain, randomBytes(padLen)]);
+  const data = Buffer.allocUnsafe(plain.length + padLen);
+  plain.copy(data, 0);
+  randomPadding(data, plain.length, padLen);
   const msgKey = createHash('sha256')
     .update(authKey.subarray(96, 128))
     .update(data)

@@ -159,9 +159,16 @@ export class SaltStore {
     return list.filter((s) => s.validUntil > now).slice(0, count);
   }
 
+  private readonly currentCache = new Map<string, ServerSalt>();
+
   /** The salt to use now (creating one when needed). */
   current(authKeyId: string): bigint {
-    return this.future(authKeyId, 1)[0]!.salt;
+    const cached = this.currentCache.get(authKeyId);
+    const now = Math.floor(Date.now() / 1000);
+    if (cached && cached.validSince <= now && now < cached.validUntil) return cached.salt;
+    const s = this.future(authKeyId, 1)[0]!;
+    this.currentCache.set(authKeyId, s);
+    return s.salt;
   }
 
   /** Whether `salt` is acceptable now (current, or expired less than {@link SALT_GRACE_S} ago). */
@@ -178,5 +185,6 @@ export class SaltStore {
   /** Forgets an auth key's salts. */
   delete(authKeyId: string): void {
     this.salts.delete(authKeyId);
+    this.currentCache.delete(authKeyId);
   }
 }
