@@ -1,0 +1,753 @@
+/**
+ * One live Telegram session on the shard that holds its lease: connects,
+ * turns updates into events, recovers gaps (updates.getDifference,
+ * updates.getChannelDifference), persists update state only after JetStream
+ * acknowledged the events up to it, reconnects with backoff, detects revoked
+ * authorizations, and answers commands (handlers/commands.ts).
+ *
+ * All update processing of a session runs through one serial queue, so state,
+ * sequence numbers and event order stay consistent. Timers are shared: the
+ * shard's scheduler calls {@link SessionRunner.tick}.
+ *
+ * Sources: https://core.telegram.org/api/updates (pts/qts/seq, gaps,
+ * getDifference), https://core.telegram.org/api/errors.
+ */
+import { Api } from 'telegram';
+import bigInt from 'big-integer';
+import type { TelegramClient, TelegramTarget } from '@tgbridge/telegram';
+import type { Logger } from '@tgbridge/platform/logging';
+import type { Keyring } from '@tgbridge/platform/crypto';
+import type { Event } from '@tgbridge/proto/events/v1/events';
+import { SessionStatus } from '@tgbridge/proto/common/v1/common';
+import { EventType } from '@tgbridge/proto/subjects';
+import type { Metrics } from '../metrics.js';
+import type { PublishFn } from '../infra/publisher.js';
+import type { LiveSessionRef, SessionsRepo, StateCheckpoint } from '../infra/sessions-repo.js';
+import { destroyClient, openClient } from '../infra/telegram.js';
+import { backoffDelay } from './backoff.js';
+import { RequestTimeoutError, isAuthError, rpcErrorName } from './errors.js';
+import {
+  messageEvent,
+  otherUpdateEvents,
+  toProtoUser,
+  type EventDraft,
+  type MappingContext,
+} from './event-mapping.js';
+import { PeerCache, markedId, type UserInfo } from './peers.js';
+import { TokenBucket } from './rate-limit.js';
+import { checkPts, cloneState, sameState, type UpdateState } from './update-state.js';
+
+/** Tunables of a runner (ms unless stated). */
+export interface RunnerSettings {
+  requestTimeoutMs: number;
+  keepaliveMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  debounceMs: number;
+  floodMaxSleepS: number;
+  ratePerS: number;
+  burst: number;
+  queue: number;
+}
+
+/** What a runner needs from the shard. */
+export interface RunnerDeps {
+  shardId: string;
+  instanceId: string;
+  target: TelegramTarget;
+  repo: SessionsRepo;
+  publish: PublishFn;
+  keyring: Keyring;
+  logger: Logger;
+  metrics: Metrics;
+  settings: RunnerSettings;
+  /** Called once when Telegram revoked the session (after it was marked expired). */
+  onExpired(sessionId: string): void;
+}
+
+/** Lifecycle of a runner. */
+export type RunnerStatus = 'idle' | 'connecting' | 'live' | 'down' | 'stopped' | 'expired';
+
+interface Work {
+  next: UpdateState;
+  drafts: EventDraft[];
+  recovered: boolean;
+}
+
+const MAX_DIFFERENCE_PAGES = 100;
+
+/** A live session. */
+export class SessionRunner {
+  status: RunnerStatus = 'idle';
+  readonly peers = new PeerCache();
+  readonly bucket: TokenBucket;
+  private client: TelegramClient | undefined;
+  private self: UserInfo | undefined;
+  private state: UpdateState | undefined;
+  private seq = 0;
+  private persisted: { state: UpdateState | undefined; seq: number } = { state: undefined, seq: 0 };
+  private dirty = false;
+  private lastActivityAt = new Date();
+  private chain: Promise<void> = Promise.resolve();
+  private attempt = 0;
+  private nextAttemptAt = 0;
+  private nextKeepaliveAt = 0;
+  private lostAt: Date | undefined;
+  private lostPublished = false;
+  private everConnected = false;
+  private needsRecovery = false;
+  private statusCounter = 0;
+  private busy = false;
+  private readonly log: Logger;
+
+  constructor(
+    readonly ref: LiveSessionRef,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.log = deps.logger.child({ session_id: ref.id });
+    const s = deps.settings;
+    this.bucket = new TokenBucket(s.ratePerS, s.burst, s.queue);
+  }
+
+  /** The session id. */
+  get id(): string {
+    return this.ref.id;
+  }
+
+  /** True while connected to Telegram. */
+  get live(): boolean {
+    return this.status === 'live';
+  }
+
+  /** Loads the session and connects; on failure keeps retrying from {@link tick}. Never throws. */
+  async start(): Promise<void> {
+    this.status = 'connecting';
+    try {
+      const doc = await this.deps.repo.load(this.id);
+      if (!doc || !doc.sessionSecret || !['connected', 'disconnected'].includes(doc.status)) {
+        this.log.info('session no longer live in MongoDB; not starting');
+        this.status = 'stopped';
+        return;
+      }
+      if (doc.updateState) this.state = cloneState(doc.updateState);
+      this.seq = doc.eventSequence ?? 0;
+      this.persisted = { state: this.state && cloneState(this.state), seq: this.seq };
+      if (doc.telegramUser)
+        this.self = {
+          id: doc.telegramUser.id,
+          firstName: doc.telegramUser.firstName,
+          lastName: doc.telegramUser.lastName,
+          username: doc.telegramUser.username,
+          phone: doc.telegramUser.phone,
+          bot: false,
+        };
+      this.secret = this.openSecret(doc.sessionSecret);
+    } catch (e) {
+      this.log.error({ err: e }, 'cannot load session');
+      this.status = 'down';
+      this.scheduleReconnect();
+      return;
+    }
+    await this.connect();
+  }
+
+  private secret = '';
+
+  private openSecret(sealed: string): string {
+    try {
+      return this.deps.keyring.open(sealed, this.id);
+    } catch {
+      return this.deps.keyring.open(sealed);
+    }
+  }
+
+  /** One connection attempt (any status but stopped/expired). */
+  private async connect(): Promise<void> {
+    if (this.status === 'stopped' || this.status === 'expired') return;
+    this.status = 'connecting';
+    let client: TelegramClient | undefined;
+    try {
+      client = await openClient(this.deps.target, this.secret, {
+        onUpdates: (u) => {
+          if (this.client === client) this.enqueue(() => this.handleUpdates(u));
+        },
+        onDrop: (reason) => {
+          if (this.client === client) this.onDrop(reason);
+        },
+      });
+      if (this.isStopped()) {
+        await destroyClient(client);
+        return;
+      }
+      this.client = client;
+      const users = await this.invoke(new Api.users.GetUsers({ id: [new Api.InputUserSelf()] }));
+      const me = users[0];
+      if (me) {
+        this.peers.addUser(me);
+        this.self = this.peers.user(me.id.toString());
+      }
+      if (!this.state) {
+        await this.enqueue(() => this.initState());
+      } else {
+        await this.enqueue(() => this.recover());
+      }
+      if (this.isStopped()) return;
+      this.status = 'live';
+      this.attempt = 0;
+      this.nextKeepaliveAt =
+        Date.now() + this.deps.settings.keepaliveMs * (0.5 + Math.random() / 2);
+      this.deps.metrics.liveSessions.inc();
+      await this.deps.repo
+        .setRuntimeStatus(this.id, 'connected')
+        .catch((e: unknown) => this.log.warn({ err: e }, 'status write failed'));
+      if (!this.everConnected) {
+        this.everConnected = true;
+        await this.enqueue(() =>
+          this.publishStatus(EventType.SessionConnected, SessionStatus.CONNECTED),
+        );
+      } else if (this.lostPublished) {
+        const lostAt = this.lostAt;
+        await this.enqueue(() =>
+          this.publishStatus(
+            EventType.ConnectionRestored,
+            SessionStatus.CONNECTED,
+            undefined,
+            lostAt,
+          ),
+        );
+      }
+      this.lostPublished = false;
+      this.lostAt = undefined;
+      this.log.info({ recovered_from_pts: this.state?.pts }, 'session live');
+    } catch (e) {
+      if (client && this.client === client) this.client = undefined;
+      if (client) await destroyClient(client);
+      if (isAuthError(e)) return this.expire(rpcErrorName(e)!);
+      if (this.isStopped()) return;
+      this.log.warn(
+        { err: { message: (e as Error)?.message, type: (e as Error)?.name } },
+        'connect failed',
+      );
+      this.status = 'down';
+      this.lostAt ??= new Date();
+      this.scheduleReconnect();
+    }
+  }
+
+  private isStopped(): boolean {
+    return this.status === 'stopped' || this.status === 'expired';
+  }
+
+  private scheduleReconnect(): void {
+    const s = this.deps.settings;
+    this.nextAttemptAt =
+      Date.now() + backoffDelay(this.attempt++, s.reconnectBaseMs, s.reconnectMaxMs);
+  }
+
+  /** The link dropped: destroy the client and reconnect with backoff. */
+  private onDrop(reason: string): void {
+    if (this.status !== 'live') return;
+    this.log.info({ reason }, 'connection lost');
+    this.status = 'down';
+    this.deps.metrics.liveSessions.dec();
+    this.lostAt = new Date();
+    const c = this.client;
+    this.client = undefined;
+    if (c) void destroyClient(c);
+    this.attempt = 0;
+    this.scheduleReconnect();
+  }
+
+  /**
+   * Shared-timer work, called by the shard's scheduler: reconnect when due,
+   * publish a debounced connection_lost, keepalive (updates.getState).
+   */
+  tick(now: number): void {
+    if (this.busy || this.isStopped()) return;
+    const s = this.deps.settings;
+    if (
+      this.status === 'down' &&
+      this.lostAt &&
+      !this.lostPublished &&
+      now - this.lostAt.getTime() >= s.debounceMs
+    ) {
+      this.lostPublished = true;
+      void this.enqueue(() =>
+        this.publishStatus(EventType.ConnectionLost, SessionStatus.DISCONNECTED, 'network'),
+      );
+      void this.deps.repo.setRuntimeStatus(this.id, 'disconnected').catch(() => {});
+    }
+    if (this.status === 'down' && now >= this.nextAttemptAt) {
+      this.deps.metrics.reconnects.inc();
+      this.busy = true;
+      void this.connect().finally(() => (this.busy = false));
+      return;
+    }
+    if (this.status === 'live' && (now >= this.nextKeepaliveAt || this.needsRecovery)) {
+      this.nextKeepaliveAt = now + s.keepaliveMs;
+      this.busy = true;
+      void this.keepalive().finally(() => (this.busy = false));
+    }
+  }
+
+  private async keepalive(): Promise<void> {
+    try {
+      if (this.needsRecovery) {
+        this.needsRecovery = false;
+        await this.enqueue(() => this.recover());
+        return;
+      }
+      const st = await this.invoke(new Api.updates.GetState());
+      if (this.state && st.pts > this.state.pts) await this.enqueue(() => this.recover());
+    } catch (e) {
+      if (isAuthError(e)) return this.expire(rpcErrorName(e)!);
+      if (e instanceof RequestTimeoutError || /disconnected/i.test(String((e as Error)?.message)))
+        this.onDrop('timeout');
+    }
+  }
+
+  /** Stops (hand-off, shutdown, lease lost): flushes nothing here; the caller flushes. */
+  async stop(): Promise<void> {
+    if (this.status === 'live') this.deps.metrics.liveSessions.dec();
+    if (!this.isStopped()) this.status = 'stopped';
+    const c = this.client;
+    this.client = undefined;
+    if (c) await destroyClient(c);
+    await this.chain.catch(() => {});
+  }
+
+  /** Telegram revoked the session: mark expired, publish session_expired, stop for good. */
+  private async expire(reason: string): Promise<void> {
+    if (this.status === 'expired') return;
+    if (this.status === 'live') this.deps.metrics.liveSessions.dec();
+    this.status = 'expired';
+    this.log.warn({ reason }, 'session expired (revoked by Telegram)');
+    this.deps.metrics.sessionsExpired.inc();
+    const c = this.client;
+    this.client = undefined;
+    if (c) await destroyClient(c);
+    try {
+      await this.deps.repo.markExpired(this.id, reason);
+      await this.publishStatus(EventType.SessionExpired, SessionStatus.EXPIRED, reason);
+    } catch (e) {
+      this.log.error({ err: e }, 'cannot record expiry');
+    }
+    this.deps.onExpired(this.id);
+  }
+
+  /** Calls Telegram through the live client with the request timeout. @throws RPCError, RequestTimeoutError, Error */
+  async invoke<R extends Api.AnyRequest>(req: R): Promise<R['__response']> {
+    const c = this.client;
+    if (!c) throw new Error('session is disconnected');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        c.invoke(req),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new RequestTimeoutError(req.className)),
+            this.deps.settings.requestTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (e) {
+      if (isAuthError(e)) void this.expire(rpcErrorName(e)!);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs `fn` after everything queued before it (update processing is serial). */
+  enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn);
+    this.chain = p.then(
+      () => undefined,
+      (e: unknown) => {
+        if (!this.isStopped())
+          this.log.warn(
+            { err: { message: (e as Error)?.message } },
+            'update processing failed; will recover',
+          );
+        this.needsRecovery = true;
+      },
+    );
+    return p;
+  }
+
+  // ---- state -------------------------------------------------------------
+
+  private mapping(): MappingContext {
+    return { sessionId: this.id, self: this.self ?? { id: '0', bot: false }, peers: this.peers };
+  }
+
+  /** First connect of a session without stored state: start from updates.getState and the dialogs' channel pts. */
+  private async initState(): Promise<void> {
+    const st = await this.invoke(new Api.updates.GetState());
+    const state: UpdateState = {
+      pts: st.pts,
+      qts: st.qts,
+      date: st.date,
+      seq: st.seq,
+      channels: {},
+    };
+    try {
+      const d = await this.invoke(
+        new Api.messages.GetDialogs({
+          offsetPeer: new Api.InputPeerEmpty(),
+          limit: 100,
+          hash: bigInt(0),
+        }),
+      );
+      if (!(d instanceof Api.messages.DialogsNotModified)) {
+        this.peers.addAll(d.users, d.chats);
+        for (const dl of d.dialogs) {
+          if (dl instanceof Api.Dialog && dl.peer instanceof Api.PeerChannel && dl.pts)
+            state.channels[dl.peer.channelId.toString()] = dl.pts;
+        }
+      }
+    } catch (e) {
+      if (isAuthError(e)) throw e;
+    }
+    this.state = state;
+    this.dirty = true;
+  }
+
+  /** Publishes drafts in order, then advances sequence and committed state. @throws when a publish fails */
+  private async commit(w: Work): Promise<void> {
+    if (w.drafts.length > 0) {
+      const base = this.seq;
+      const occurredAt = new Date();
+      await Promise.all(
+        w.drafts.map((d, i) =>
+          this.deps.publish(this.envelope(d, base + i + 1, w.recovered, occurredAt)),
+        ),
+      );
+      this.seq = base + w.drafts.length;
+      this.lastActivityAt = occurredAt;
+    }
+    if (!sameState(this.state, w.next)) {
+      this.state = w.next;
+      this.dirty = true;
+    } else if (w.drafts.length > 0) this.dirty = true;
+  }
+
+  private envelope(d: EventDraft, sequence: number, recovered: boolean, occurredAt: Date): Event {
+    return {
+      eventId: d.id,
+      type: d.type,
+      tenantId: this.ref.tenantId,
+      agentId: this.ref.agentId,
+      sessionId: this.id,
+      occurredAt,
+      sequence: String(sequence),
+      recovered,
+      payload: d.payload,
+    };
+  }
+
+  private async publishStatus(
+    type: EventType,
+    status: SessionStatus,
+    reason?: string,
+    lostAt?: Date,
+  ): Promise<void> {
+    const draft: EventDraft = {
+      id: `${this.id}:s:${type}:${this.deps.instanceId}:${++this.statusCounter}`,
+      type,
+      payload: {
+        $case: 'session',
+        value: { status, reason, user: this.self ? toProtoUser(this.self) : undefined, lostAt },
+      },
+    };
+    await this.commit({
+      next: this.state ? cloneState(this.state) : { pts: 0, qts: 0, date: 0, seq: 0, channels: {} },
+      drafts: [draft],
+      recovered: false,
+    });
+  }
+
+  /** The checkpoint to persist when something changed since the last one (then marks it taken). */
+  takeCheckpoint(): StateCheckpoint | undefined {
+    if (!this.dirty || !this.state) return undefined;
+    this.dirty = false;
+    const cp = {
+      id: this.id,
+      state: cloneState(this.state),
+      eventSequence: this.seq,
+      lastActivityAt: this.lastActivityAt,
+    };
+    return cp;
+  }
+
+  /** Re-marks a checkpoint dirty after a failed write. */
+  checkpointFailed(): void {
+    this.dirty = true;
+  }
+
+  // ---- updates -----------------------------------------------------------
+
+  private work(recovered = false): Work {
+    return { next: cloneState(this.state!), drafts: [], recovered };
+  }
+
+  /** Handles one raw Updates object from the connection. */
+  private async handleUpdates(u: Api.TypeUpdates): Promise<void> {
+    if (!this.state || this.isStopped()) return;
+    if (u instanceof Api.UpdatesTooLong) return this.recover();
+    const w = this.work();
+    if (u instanceof Api.UpdateShortMessage || u instanceof Api.UpdateShortChatMessage) {
+      const senderId =
+        u instanceof Api.UpdateShortMessage
+          ? u.out
+            ? this.self?.id
+            : u.userId.toString()
+          : u.fromId.toString();
+      const known =
+        senderId !== undefined &&
+        (senderId === this.self?.id || this.peers.user(senderId) !== undefined);
+      const verdict = checkPts(w.next.pts, u.pts, u.ptsCount);
+      if (verdict === 'skip') return;
+      if (verdict === 'gap' || !known) return this.recover();
+      const peerId =
+        u instanceof Api.UpdateShortMessage
+          ? new Api.PeerUser({ userId: u.userId })
+          : new Api.PeerChat({ chatId: u.chatId });
+      const fromId =
+        u instanceof Api.UpdateShortChatMessage
+          ? new Api.PeerUser({ userId: u.fromId })
+          : undefined;
+      const msg = new Api.Message({
+        id: u.id,
+        peerId,
+        fromId,
+        out: u.out,
+        message: u.message,
+        date: u.date,
+        replyTo: u.replyTo,
+        entities: u.entities,
+        fwdFrom: u.fwdFrom,
+        silent: u.silent,
+      });
+      const ev = messageEvent(msg, false, this.mapping());
+      if (ev) w.drafts.push(ev);
+      w.next.pts = u.pts;
+      w.next.date = Math.max(w.next.date, u.date);
+      return this.commit(w);
+    }
+    if (u instanceof Api.UpdateShort) {
+      const r = this.processOne(u.update, w);
+      await this.commit(w);
+      return this.afterGap(r);
+    }
+    if (u instanceof Api.Updates || u instanceof Api.UpdatesCombined) {
+      this.peers.addAll(u.users, u.chats);
+      for (const upd of u.updates) {
+        const r = this.processOne(upd, w);
+        if (r !== 'ok') {
+          await this.commit(w);
+          await this.afterGap(r);
+          if (r === 'gap') return;
+          Object.assign(w, this.work());
+        }
+      }
+      if (u.seq > 0) w.next.seq = u.seq;
+      w.next.date = Math.max(w.next.date, u.date);
+      return this.commit(w);
+    }
+  }
+
+  private async afterGap(r: 'ok' | 'gap' | { channel: string; pts?: number }): Promise<void> {
+    if (r === 'ok') return;
+    if (r === 'gap') return this.recover();
+    return this.recoverChannel(r.channel, r.pts);
+  }
+
+  /**
+   * Applies one update to the work: checks pts (common box or channel),
+   * adds its events. Returns 'gap' / {channel} when updates are missing.
+   */
+  private processOne(
+    u: Api.TypeUpdate,
+    w: Work,
+    inDifference = false,
+  ): 'ok' | 'gap' | { channel: string; pts?: number } {
+    const ctx = this.mapping();
+    if (u instanceof Api.UpdateChannelTooLong)
+      return { channel: u.channelId.toString(), pts: u.pts };
+    const channelId = channelOf(u);
+    const pts = (u as { pts?: unknown }).pts;
+    const ptsCount = (u as { ptsCount?: unknown }).ptsCount;
+    if (!inDifference && typeof pts === 'number' && typeof ptsCount === 'number') {
+      if (channelId !== undefined) {
+        const local = w.next.channels[channelId];
+        if (local !== undefined) {
+          const v = checkPts(local, pts, ptsCount);
+          if (v === 'skip') return 'ok';
+          if (v === 'gap') return { channel: channelId };
+        }
+        w.next.channels[channelId] = pts;
+      } else {
+        const v = checkPts(w.next.pts, pts, ptsCount);
+        if (v === 'skip') return 'ok';
+        if (v === 'gap') return 'gap';
+        w.next.pts = pts;
+      }
+    } else if (inDifference && channelId !== undefined && typeof pts === 'number') {
+      w.next.channels[channelId] = Math.max(w.next.channels[channelId] ?? 0, pts);
+    }
+    if (u instanceof Api.UpdateNewMessage || u instanceof Api.UpdateNewChannelMessage) {
+      const ev = messageEvent(u.message, false, ctx);
+      if (ev) w.drafts.push(ev);
+    } else if (u instanceof Api.UpdateEditMessage || u instanceof Api.UpdateEditChannelMessage) {
+      const ev = messageEvent(u.message, true, ctx);
+      if (ev) w.drafts.push(ev);
+    } else {
+      w.drafts.push(...otherUpdateEvents(u, ctx));
+    }
+    return 'ok';
+  }
+
+  /** updates.getDifference from the committed state until it is complete; publishes what was missed (recovered). */
+  async recover(): Promise<void> {
+    if (!this.state) return;
+    const channels: Array<{ channel: string; pts?: number }> = [];
+    for (let page = 0; page < MAX_DIFFERENCE_PAGES; page++) {
+      const s = this.state;
+      const diff = await this.invoke(
+        new Api.updates.GetDifference({ pts: s.pts, date: s.date, qts: s.qts }),
+      );
+      const w = this.work(true);
+      if (diff instanceof Api.updates.DifferenceEmpty) {
+        w.next.date = diff.date;
+        w.next.seq = diff.seq;
+        await this.commit(w);
+        break;
+      }
+      if (diff instanceof Api.updates.DifferenceTooLong) {
+        this.log.warn(
+          { from_pts: s.pts, to_pts: diff.pts },
+          'difference too long; older updates are not recoverable',
+        );
+        w.next.pts = diff.pts;
+        await this.commit(w);
+        continue;
+      }
+      this.peers.addAll(diff.users, diff.chats);
+      const ctx = this.mapping();
+      for (const m of diff.newMessages) {
+        const ev = messageEvent(m, false, ctx);
+        if (ev) w.drafts.push(ev);
+      }
+      for (const u of diff.otherUpdates) {
+        const r = this.processOne(u, w, true);
+        if (r !== 'ok' && r !== 'gap') channels.push(r);
+      }
+      const st = diff instanceof Api.updates.Difference ? diff.state : diff.intermediateState;
+      w.next.pts = st.pts;
+      w.next.qts = st.qts;
+      w.next.date = st.date;
+      w.next.seq = st.seq;
+      await this.commit(w);
+      if (diff instanceof Api.updates.Difference) break;
+    }
+    for (const c of channels) await this.recoverChannel(c.channel, c.pts);
+  }
+
+  /** updates.getChannelDifference for one channel from its committed pts; publishes what was missed. */
+  async recoverChannel(channelId: string, hintPts?: number): Promise<void> {
+    if (!this.state) return;
+    const input = this.peers.inputChannel(channelId);
+    const local = this.state.channels[channelId];
+    if (!input || local === undefined) {
+      if (local === undefined && hintPts !== undefined) {
+        const w = this.work();
+        w.next.channels[channelId] = hintPts;
+        await this.commit(w);
+      }
+      if (!input)
+        this.log.warn({ channel_id: channelId }, 'channel gap but no access hash known; skipping');
+      return;
+    }
+    for (let page = 0; page < MAX_DIFFERENCE_PAGES; page++) {
+      const pts = this.state.channels[channelId] ?? local;
+      const diff = await this.invoke(
+        new Api.updates.GetChannelDifference({
+          channel: input,
+          filter: new Api.ChannelMessagesFilterEmpty(),
+          pts,
+          limit: 100,
+        }),
+      );
+      const w = this.work(true);
+      if (diff instanceof Api.updates.ChannelDifferenceEmpty) {
+        w.next.channels[channelId] = diff.pts;
+        await this.commit(w);
+        return;
+      }
+      this.peers.addAll(diff.users, diff.chats);
+      const ctx = this.mapping();
+      if (diff instanceof Api.updates.ChannelDifferenceTooLong) {
+        for (const m of diff.messages) {
+          const ev = messageEvent(m, false, ctx);
+          if (ev) w.drafts.push(ev);
+        }
+        const dialogPts = diff.dialog instanceof Api.Dialog ? diff.dialog.pts : undefined;
+        if (dialogPts !== undefined) w.next.channels[channelId] = dialogPts;
+        await this.commit(w);
+        return;
+      }
+      for (const m of diff.newMessages) {
+        const ev = messageEvent(m, false, ctx);
+        if (ev) w.drafts.push(ev);
+      }
+      for (const u of diff.otherUpdates) this.processOne(u, w, true);
+      w.next.channels[channelId] = diff.pts;
+      await this.commit(w);
+      if (diff.final) return;
+    }
+  }
+
+  /**
+   * Feeds the pts of a result of one of this session's own requests
+   * (messages.sendMessage → updateShortSentMessage, readHistory /
+   * deleteMessages → affectedMessages) through the update pipeline, with the
+   * event to publish when it applies.
+   */
+  async applyOwnPts(pts: number, ptsCount: number, draft?: EventDraft): Promise<void> {
+    await this.enqueue(async () => {
+      if (!this.state) return;
+      const w = this.work();
+      const v = checkPts(w.next.pts, pts, ptsCount);
+      if (v === 'skip') return;
+      if (v === 'gap') return this.recover();
+      w.next.pts = pts;
+      if (draft) w.drafts.push(draft);
+      return this.commit(w);
+    });
+  }
+
+  /** Feeds an Updates result of one of this session's own requests (e.g. sendMedia) through the pipeline. */
+  async applyOwnUpdates(u: Api.TypeUpdates): Promise<void> {
+    await this.enqueue(() => this.handleUpdates(u));
+  }
+
+  /** Mapping context (commands render messages with it). */
+  mappingContext(): MappingContext {
+    return this.mapping();
+  }
+
+  /** Bot API chat id of a peer (re-exported for commands). */
+  static chatIdOf(peer: Api.TypePeer): string {
+    return markedId(peer);
+  }
+}
+
+function channelOf(u: Api.TypeUpdate): string | undefined {
+  if (u instanceof Api.UpdateNewChannelMessage || u instanceof Api.UpdateEditChannelMessage) {
+    const p = (u.message as { peerId?: Api.TypePeer }).peerId;
+    return p instanceof Api.PeerChannel ? p.channelId.toString() : undefined;
+  }
+  if (u instanceof Api.UpdateDeleteChannelMessages) return u.channelId.toString();
+  return undefined;
+}
