@@ -34,10 +34,16 @@ export type FieldOutput<T, O> = O extends { optional: true }
   : T;
 
 /** Result of a field parser: a value or a one-line problem (without the variable name). */
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };
+export type ParseResult<T> = { ok: true; value: T } | ParseProblem;
 
-const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
-const bad = <T>(problem: string): ParseResult<T> => ({ ok: false, problem });
+/** A failed parse. */
+export interface ParseProblem {
+  ok: false;
+  problem: string;
+}
+
+const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
+const bad = (problem: string): ParseProblem => ({ ok: false, problem });
 
 /** Quotes a (non-secret) value for a problem line, with URL credentials removed and length capped. */
 export function quote(raw: string): string {
