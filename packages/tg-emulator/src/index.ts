@@ -10,7 +10,13 @@
 import { join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import { AuthKeyStore } from './auth-keys.js';
-import { MtprotoServer, generateRsaKeyPair, loadOrCreateRsaKeyPair, rsaKeyPairFromPrivatePem, type MtprotoLogger } from './server.js';
+import {
+  MtprotoServer,
+  generateRsaKeyPair,
+  loadOrCreateRsaKeyPair,
+  rsaKeyPairFromPrivatePem,
+  type MtprotoLogger,
+} from './server.js';
 import { World } from './world/world.js';
 import { loadState, SnapshotWriter, type StateFile } from './world/persistence.js';
 import { ApiRouter } from './api/handler.js';
@@ -79,7 +85,10 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
-async function listenMtproto(make: (port: number) => MtprotoServer, port: number | undefined): Promise<MtprotoServer> {
+async function listenMtproto(
+  make: (port: number) => MtprotoServer,
+  port: number | undefined,
+): Promise<MtprotoServer> {
   if (port) {
     const s = make(port);
     await s.listen();
@@ -130,10 +139,27 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     differenceTooLongAfter: opts.differenceTooLongAfter ?? 10000,
   };
   const holder: { server?: MtprotoServer } = {};
-  const ctx: ApiContext = { world, authKeys, server: () => holder.server, options, login, faults: new FaultStore(), counters: newCounters() };
+  const ctx: ApiContext = {
+    world,
+    authKeys,
+    server: () => holder.server,
+    options,
+    login,
+    faults: new FaultStore(),
+    counters: newCounters(),
+  };
   const router = new ApiRouter(ctx);
   const server = await listenMtproto(
-    (port) => new MtprotoServer({ host, port, dcId, rsaPrivateKeyPem: rsa.privateKeyPem, authKeys, handler: router, logger: opts.logger }),
+    (port) =>
+      new MtprotoServer({
+        host,
+        port,
+        dcId,
+        rsaPrivateKeyPem: rsa.privateKeyPem,
+        authKeys,
+        handler: router,
+        logger: opts.logger,
+      }),
     opts.port,
   );
   holder.server = server;
@@ -146,7 +172,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       savedAt: Date.now(),
       world: world.toJSON(),
       authKeys: authKeys.toJSON(),
-      login: { bannedPhones: [...login.bannedPhones], revokedKeys: [...login.revokedKeys], signUpAllowed: login.signUpAllowed },
+      login: {
+        bannedPhones: [...login.bannedPhones],
+        revokedKeys: [...login.revokedKeys],
+        signUpAllowed: login.signUpAllowed,
+      },
     });
     const w = new SnapshotWriter(opts.dataDir, build);
     writer = w;

@@ -19,7 +19,8 @@ import { startEmulator, type CreateUserInput } from './index.js';
 
 function parseUser(spec: string): CreateUserInput {
   const [phone, firstName, username, password] = spec.split(':');
-  if (!phone || !firstName) throw new Error(`--user must be phone:First[:username[:password]], got ${spec}`);
+  if (!phone || !firstName)
+    throw new Error(`--user must be phone:First[:username[:password]], got ${spec}`);
   const u: CreateUserInput = { phone, firstName };
   if (username) u.username = username;
   if (password) u.password = password;
@@ -28,7 +29,8 @@ function parseUser(spec: string): CreateUserInput {
 
 function port(value: string | undefined, fallback: number, name: string): number {
   const n = value === undefined || value === '' ? fallback : Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 32767) throw new Error(`${name} must be an integer 0..32767, got ${value}`);
+  if (!Number.isInteger(n) || n < 0 || n > 32767)
+    throw new Error(`${name} must be an integer 0..32767, got ${value}`);
   return n;
 }
 
@@ -48,20 +50,33 @@ async function main(): Promise<void> {
       'public-key-out': { type: 'string' },
     },
   });
-  const users = [...(values.user ?? []), ...(env.TG_EMULATOR_USERS ? env.TG_EMULATOR_USERS.split(',') : [])].filter(Boolean).map(parseUser);
+  const users = [
+    ...(values.user ?? []),
+    ...(env.TG_EMULATOR_USERS ? env.TG_EMULATOR_USERS.split(',') : []),
+  ]
+    .filter(Boolean)
+    .map(parseUser);
   const emu = await startEmulator({
     host: values.host ?? env.TG_EMULATOR_HOST ?? '127.0.0.1',
     port: port(values.port ?? env.TG_EMULATOR_PORT, 10443, '--port'),
-    controlPort: port(values['control-port'] ?? env.TG_EMULATOR_CONTROL_PORT, 10444, '--control-port'),
+    controlPort: port(
+      values['control-port'] ?? env.TG_EMULATOR_CONTROL_PORT,
+      10444,
+      '--control-port',
+    ),
     dataDir: values['data-dir'] ?? env.TG_EMULATOR_DATA_DIR ?? undefined,
     dcId: Number(values['dc-id'] ?? env.TG_EMULATOR_DC_ID ?? 2),
     codeTtlSeconds: Number(values['code-ttl'] ?? env.TG_EMULATOR_CODE_TTL ?? 300),
     loginTokenTtlSeconds: Number(values['qr-ttl'] ?? env.TG_EMULATOR_QR_TTL ?? 30),
-    signUpAllowed: values['allow-signup'] ?? (env.TG_EMULATOR_ALLOW_SIGNUP === '1' || env.TG_EMULATOR_ALLOW_SIGNUP === 'true'),
+    signUpAllowed:
+      values['allow-signup'] ??
+      (env.TG_EMULATOR_ALLOW_SIGNUP === '1' || env.TG_EMULATOR_ALLOW_SIGNUP === 'true'),
     users,
   });
   if (values['public-key-out']) writeFileSync(values['public-key-out'], emu.publicKeyPem);
-  console.log(`tg-emulator: MTProto on ${emu.host}:${emu.port} (DC ${emu.dcId}), control API on ${emu.controlUrl}`);
+  console.log(
+    `tg-emulator: MTProto on ${emu.host}:${emu.port} (DC ${emu.dcId}), control API on ${emu.controlUrl}`,
+  );
   console.log(`TELEGRAM_DC=${emu.host}:${emu.port}/${emu.dcId}`);
   console.log(`RSA fingerprint ${emu.fingerprint}; public key (TELEGRAM_RSA_PUBLIC_KEY):`);
   console.log(emu.publicKeyPem.trim());

@@ -6,7 +6,11 @@ import { closeAll, login, waitFor } from './helpers.js';
 
 describe('control HTTP API', () => {
   let emu: RunningEmulator;
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: any }> => {
     const res = await fetch(emu.controlUrl + path, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -42,7 +46,11 @@ describe('control HTTP API', () => {
   });
 
   it('creates users, reads the login code, sends a message a GramJS client receives, lists sends and counters', async () => {
-    let r = await call('POST', '/users', { phone: '+15556001', firstName: 'Http', username: 'http_user' });
+    let r = await call('POST', '/users', {
+      phone: '+15556001',
+      firstName: 'Http',
+      username: 'http_user',
+    });
     expect(r.status).toBe(200);
     const id = r.json.id as number;
     r = await call('POST', '/users', { phone: '+15556002', firstName: 'Other' });
@@ -55,7 +63,11 @@ describe('control HTTP API', () => {
       expect(r.json.code).toMatch(/^\d{5}$/);
       const got: NewMessageEvent[] = [];
       c.addEventHandler((e: NewMessageEvent) => void got.push(e), new NewMessage({}));
-      r = await call('POST', '/messages', { from: '+15556002', to: { user: id }, text: 'over http' });
+      r = await call('POST', '/messages', {
+        from: '+15556002',
+        to: { user: id },
+        text: 'over http',
+      });
       expect(r.status).toBe(200);
       await waitFor(() => got.some((e) => e.message.message === 'over http'), 5000, 'http message');
       await c.sendMessage('me', { message: 'note to self' });

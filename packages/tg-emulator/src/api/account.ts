@@ -32,15 +32,26 @@ export function renderAuthorization(key: AuthKeyRecord, current: boolean): Api.A
 }
 
 /** account.getAuthorizations. */
-export function getAuthorizations(ctx: ApiContext, call: RpcCall, user: UserRecord): Api.account.Authorizations {
+export function getAuthorizations(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+): Api.account.Authorizations {
   return new Api.account.Authorizations({
     authorizationTtlDays: 180,
-    authorizations: ctx.authKeys.ofUser(user.id).map((k) => renderAuthorization(k, k.id === call.authKey.id)),
+    authorizations: ctx.authKeys
+      .ofUser(user.id)
+      .map((k) => renderAuthorization(k, k.id === call.authKey.id)),
   });
 }
 
 /** account.resetAuthorization: revokes another session of the account. Errors: 400 `HASH_INVALID`. */
-export function resetAuthorization(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.account.ResetAuthorization): boolean {
+export function resetAuthorization(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.account.ResetAuthorization,
+): boolean {
   const id = req.hash.toString();
   if (id === '0' || id === call.authKey.id) throw new RpcError(400, 'HASH_INVALID');
   const key = ctx.authKeys.get(id);

@@ -26,7 +26,12 @@ function nextType(type: SentCode['type']): Api.auth.TypeCodeType | undefined {
 }
 
 function sentCode(c: SentCode): Api.auth.SentCode {
-  return new Api.auth.SentCode({ type: sentCodeType(c.type), phoneCodeHash: c.phoneCodeHash, nextType: nextType(c.type), timeout: c.type === 'call' ? undefined : 60 });
+  return new Api.auth.SentCode({
+    type: sentCodeType(c.type),
+    phoneCodeHash: c.phoneCodeHash,
+    nextType: nextType(c.type),
+    timeout: c.type === 'call' ? undefined : 60,
+  });
 }
 
 /** Validates and normalizes a phone; throws 400 `PHONE_NUMBER_INVALID` / `PHONE_NUMBER_BANNED`. */
@@ -41,7 +46,8 @@ function checkPhone(ctx: ApiContext, raw: string): string {
 function liveCode(ctx: ApiContext, call: RpcCall, phone: string, hash: string): SentCode {
   if (!hash) throw new RpcError(400, 'PHONE_CODE_HASH_EMPTY');
   const c = ctx.login.codes.get(phone);
-  if (!c || c.phoneCodeHash !== hash || c.authKeyId !== call.authKey.id) throw new RpcError(400, 'PHONE_CODE_EXPIRED');
+  if (!c || c.phoneCodeHash !== hash || c.authKeyId !== call.authKey.id)
+    throw new RpcError(400, 'PHONE_CODE_EXPIRED');
   if (Date.now() > c.expiresAt) {
     ctx.login.codes.delete(phone);
     throw new RpcError(400, 'PHONE_CODE_EXPIRED');
@@ -50,7 +56,11 @@ function liveCode(ctx: ApiContext, call: RpcCall, phone: string, hash: string): 
 }
 
 /** auth.sendCode: "delivers" a 5-digit code (readable through the control API). */
-export function sendCode(ctx: ApiContext, call: RpcCall, req: Api.auth.SendCode): Api.auth.SentCode {
+export function sendCode(
+  ctx: ApiContext,
+  call: RpcCall,
+  req: Api.auth.SendCode,
+): Api.auth.SentCode {
   if (!req.apiId || req.apiId < 0 || !req.apiHash) throw new RpcError(400, 'API_ID_INVALID');
   const phone = checkPhone(ctx, req.phoneNumber);
   const now = Date.now();
@@ -70,7 +80,11 @@ export function sendCode(ctx: ApiContext, call: RpcCall, req: Api.auth.SendCode)
 }
 
 /** auth.resendCode: app → sms → call; after a call, 406 `SEND_CODE_UNAVAILABLE`. The code itself stays the same. */
-export function resendCode(ctx: ApiContext, call: RpcCall, req: Api.auth.ResendCode): Api.auth.SentCode {
+export function resendCode(
+  ctx: ApiContext,
+  call: RpcCall,
+  req: Api.auth.ResendCode,
+): Api.auth.SentCode {
   const phone = checkPhone(ctx, req.phoneNumber);
   const c = liveCode(ctx, call, phone, req.phoneCodeHash);
   if (c.type === 'call') throw new RpcError(406, 'SEND_CODE_UNAVAILABLE');
@@ -87,7 +101,11 @@ export function resendCode(ctx: ApiContext, call: RpcCall, req: Api.auth.ResendC
  * 401 `USER_DEACTIVATED`. Unknown number with sign-up allowed:
  * `auth.authorizationSignUpRequired`.
  */
-export function signIn(ctx: ApiContext, call: RpcCall, req: Api.auth.SignIn): Api.auth.TypeAuthorization {
+export function signIn(
+  ctx: ApiContext,
+  call: RpcCall,
+  req: Api.auth.SignIn,
+): Api.auth.TypeAuthorization {
   const phone = checkPhone(ctx, req.phoneNumber);
   if (!req.phoneCode) throw new RpcError(400, 'PHONE_CODE_EMPTY');
   const c = liveCode(ctx, call, phone, req.phoneCodeHash);
@@ -111,13 +129,21 @@ export function signIn(ctx: ApiContext, call: RpcCall, req: Api.auth.SignIn): Ap
 }
 
 /** auth.signUp after `authorizationSignUpRequired`. Errors: `PHONE_CODE_EXPIRED`, `PHONE_NUMBER_OCCUPIED`, `FIRSTNAME_INVALID`. */
-export function signUp(ctx: ApiContext, call: RpcCall, req: Api.auth.SignUp): Api.auth.Authorization {
+export function signUp(
+  ctx: ApiContext,
+  call: RpcCall,
+  req: Api.auth.SignUp,
+): Api.auth.Authorization {
   const phone = checkPhone(ctx, req.phoneNumber);
   const c = liveCode(ctx, call, phone, req.phoneCodeHash);
   if (c.code !== '') throw new RpcError(400, 'PHONE_CODE_EXPIRED');
   if (ctx.world.users.byPhoneNumber(phone)) throw new RpcError(400, 'PHONE_NUMBER_OCCUPIED');
   try {
-    const user = ctx.world.users.create({ phone, firstName: req.firstName, lastName: req.lastName || undefined });
+    const user = ctx.world.users.create({
+      phone,
+      firstName: req.firstName,
+      lastName: req.lastName || undefined,
+    });
     ctx.login.codes.delete(phone);
     ctx.world.touch();
     return completeLogin(ctx, call, user);

@@ -46,12 +46,22 @@ export class FaultStore {
 
   /** Adds a fault; throws `Error` for an invalid spec. Returns it. */
   add(spec: FaultSpec): Fault {
-    if (spec.kind !== 'flood_wait' && spec.kind !== 'rpc_error') throw new Error('kind must be flood_wait or rpc_error');
-    if (spec.kind === 'flood_wait' && !(Number.isInteger(spec.seconds) && spec.seconds! > 0)) throw new Error('seconds must be a positive integer');
-    if (spec.kind === 'rpc_error' && !(Number.isInteger(spec.code) && typeof spec.message === 'string' && /^[A-Z0-9_]+$/.test(spec.message))) {
+    if (spec.kind !== 'flood_wait' && spec.kind !== 'rpc_error')
+      throw new Error('kind must be flood_wait or rpc_error');
+    if (spec.kind === 'flood_wait' && !(Number.isInteger(spec.seconds) && spec.seconds! > 0))
+      throw new Error('seconds must be a positive integer');
+    if (
+      spec.kind === 'rpc_error' &&
+      !(
+        Number.isInteger(spec.code) &&
+        typeof spec.message === 'string' &&
+        /^[A-Z0-9_]+$/.test(spec.message)
+      )
+    ) {
       throw new Error('rpc_error needs an integer code and an UPPER_CASE message');
     }
-    if (spec.times !== undefined && !(Number.isInteger(spec.times) && spec.times > 0)) throw new Error('times must be a positive integer');
+    if (spec.times !== undefined && !(Number.isInteger(spec.times) && spec.times > 0))
+      throw new Error('times must be a positive integer');
     const fault: Fault = { ...spec, id: this.nextId++, hits: 0 };
     this.faults.push(fault);
     return fault;
@@ -76,7 +86,8 @@ export class FaultStore {
       if (f.userId !== undefined && f.userId !== userId) continue;
       if (f.phone !== undefined && f.phone.replace(/\D/g, '') !== phone) continue;
       f.hits += 1;
-      if (f.times !== undefined && f.hits >= f.times) this.faults = this.faults.filter((x) => x !== f);
+      if (f.times !== undefined && f.hits >= f.times)
+        this.faults = this.faults.filter((x) => x !== f);
       if (f.kind === 'flood_wait') throw new RpcError(420, `FLOOD_WAIT_${f.seconds}`);
       throw new RpcError(f.code!, f.message!);
     }

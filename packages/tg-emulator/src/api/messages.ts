@@ -26,12 +26,19 @@ function replyToId(replyTo: Api.TypeInputReplyTo | undefined): number | undefine
  * chat, otherwise `updates` with `updateMessageID` + `updateNewMessage` /
  * `updateNewChannelMessage`.
  */
-function sendAnswer(ctx: ApiContext, user: UserRecord, msg: StoredMessage, randomId: bigInt.BigInteger): Api.TypeUpdates {
+function sendAnswer(
+  ctx: ApiContext,
+  user: UserRecord,
+  msg: StoredMessage,
+  randomId: bigInt.BigInteger,
+): Api.TypeUpdates {
   const { world } = ctx;
   let found: { pts: number; ptsCount: number; date: number } | undefined;
   if (msg.peer.type === 'channel') {
     const ch = world.chats.channel(msg.peer.id)!;
-    found = world.logs.channelSince(ch.id, ch.pts, 0)?.find((e) => e.u.t === 'new' && e.u.id === msg.id);
+    found = world.logs
+      .channelSince(ch.id, ch.pts, 0)
+      ?.find((e) => e.u.t === 'new' && e.u.id === msg.id);
   } else {
     const log = world.logs.account(user.id).log;
     for (let i = log.length - 1; i >= 0; i--) {
@@ -42,20 +49,48 @@ function sendAnswer(ctx: ApiContext, user: UserRecord, msg: StoredMessage, rando
       }
     }
   }
-  const pts = found?.pts ?? (msg.peer.type === 'channel' ? world.chats.channel(msg.peer.id)!.pts : world.logs.account(user.id).pts);
+  const pts =
+    found?.pts ??
+    (msg.peer.type === 'channel'
+      ? world.chats.channel(msg.peer.id)!.pts
+      : world.logs.account(user.id).pts);
   const ptsCount = found?.ptsCount ?? 1;
   if (msg.peer.type === 'user' && !msg.media) {
     return new Api.UpdateShortSentMessage({ out: true, id: msg.id, pts, ptsCount, date: msg.date });
   }
   const message = renderMessage(world, msg, user.id, ctx.options.dcId);
   const upd =
-    msg.peer.type === 'channel' ? new Api.UpdateNewChannelMessage({ message, pts, ptsCount }) : new Api.UpdateNewMessage({ message, pts, ptsCount });
+    msg.peer.type === 'channel'
+      ? new Api.UpdateNewChannelMessage({ message, pts, ptsCount })
+      : new Api.UpdateNewMessage({ message, pts, ptsCount });
   const { users, chats } = collectEntities(world, user.id, [msg]);
-  return new Api.Updates({ updates: [new Api.UpdateMessageID({ id: msg.id, randomId }), upd], users, chats, date: msg.date, seq: 0 });
+  return new Api.Updates({
+    updates: [new Api.UpdateMessageID({ id: msg.id, randomId }), upd],
+    users,
+    chats,
+    date: msg.date,
+    seq: 0,
+  });
 }
 
-function doSend(ctx: ApiContext, call: RpcCall, user: UserRecord, peer: PeerRef, text: string, randomId: bigInt.BigInteger, replyTo?: number, media?: MediaRecord): Api.TypeUpdates {
-  const r = actions.sendMessage(ctx.world, { fromId: user.id, to: peer, text, replyToId: replyTo, media, randomId: randomId.toString() });
+function doSend(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  peer: PeerRef,
+  text: string,
+  randomId: bigInt.BigInteger,
+  replyTo?: number,
+  media?: MediaRecord,
+): Api.TypeUpdates {
+  const r = actions.sendMessage(ctx.world, {
+    fromId: user.id,
+    to: peer,
+    text,
+    replyToId: replyTo,
+    media,
+    randomId: randomId.toString(),
+  });
   if (!r.duplicate) {
     ctx.counters.messagesSent += 1;
     deliver(ctx, r.events, call.connection);
@@ -64,36 +99,80 @@ function doSend(ctx: ApiContext, call: RpcCall, user: UserRecord, peer: PeerRef,
 }
 
 /** messages.sendMessage (de-duplicated by random_id). */
-export function sendMessage(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.messages.SendMessage): Api.TypeUpdates {
+export function sendMessage(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.messages.SendMessage,
+): Api.TypeUpdates {
   const peer = resolvePeer(ctx.world, user.id, req.peer);
-  return doSend(ctx, call, user, peer, req.message, req.randomId ?? bigInt.zero, replyToId(req.replyTo));
+  return doSend(
+    ctx,
+    call,
+    user,
+    peer,
+    req.message,
+    req.randomId ?? bigInt.zero,
+    replyToId(req.replyTo),
+  );
 }
 
 /** messages.sendMedia with an uploaded or existing photo/document. */
-export function sendMedia(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.messages.SendMedia): Api.TypeUpdates {
+export function sendMedia(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.messages.SendMedia,
+): Api.TypeUpdates {
   const peer = resolvePeer(ctx.world, user.id, req.peer);
   const media = mediaFromInput(ctx, call, req.media);
-  return doSend(ctx, call, user, peer, req.message ?? '', req.randomId ?? bigInt.zero, replyToId(req.replyTo), media);
+  return doSend(
+    ctx,
+    call,
+    user,
+    peer,
+    req.message ?? '',
+    req.randomId ?? bigInt.zero,
+    replyToId(req.replyTo),
+    media,
+  );
 }
 
 /** messages.uploadMedia: stores an uploaded file and returns its messageMedia. */
-export function uploadMedia(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.messages.UploadMedia): Api.TypeMessageMedia {
+export function uploadMedia(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.messages.UploadMedia,
+): Api.TypeMessageMedia {
   resolvePeer(ctx.world, user.id, req.peer);
   const media = mediaFromInput(ctx, call, req.media);
   return media.kind === 'photo'
     ? new Api.MessageMediaPhoto({ photo: renderMessageMediaObject(ctx, media) as Api.Photo })
-    : new Api.MessageMediaDocument({ document: renderMessageMediaObject(ctx, media) as Api.Document });
+    : new Api.MessageMediaDocument({
+        document: renderMessageMediaObject(ctx, media) as Api.Document,
+      });
 }
 
 function renderMessageMediaObject(ctx: ApiContext, m: MediaRecord): Api.Photo | Api.Document {
-  const msg = renderMessage(ctx.world, { id: 0, peer: { type: 'user', id: 0 }, fromId: 0, date: m.date, text: '', gid: 0, media: m }, 0, ctx.options.dcId) as Api.Message;
+  const msg = renderMessage(
+    ctx.world,
+    { id: 0, peer: { type: 'user', id: 0 }, fromId: 0, date: m.date, text: '', gid: 0, media: m },
+    0,
+    ctx.options.dcId,
+  ) as Api.Message;
   const media = msg.media;
   if (media instanceof Api.MessageMediaPhoto) return media.photo as Api.Photo;
   return (media as Api.MessageMediaDocument).document as Api.Document;
 }
 
 /** messages.editMessage: answers `updates` with updateEditMessage / updateEditChannelMessage. */
-export function editMessage(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.messages.EditMessage): Api.TypeUpdates {
+export function editMessage(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.messages.EditMessage,
+): Api.TypeUpdates {
   const peer = resolvePeer(ctx.world, user.id, req.peer);
   if (req.message === undefined) throw new RpcError(400, 'MESSAGE_NOT_MODIFIED');
   const r = actions.editMessage(ctx.world, user.id, peer, req.id, req.message);
@@ -101,27 +180,51 @@ export function editMessage(ctx: ApiContext, call: RpcCall, user: UserRecord, re
   const own =
     peer.type === 'channel'
       ? r.events.channel.map((e) => renderChannelUpdate(ctx, e.channelId, user.id, e.entry))
-      : r.events.account.filter((e) => e.userId === user.id).map((e) => renderAccountUpdate(ctx, user.id, e.entry));
+      : r.events.account
+          .filter((e) => e.userId === user.id)
+          .map((e) => renderAccountUpdate(ctx, user.id, e.entry));
   const { users, chats } = collectEntities(ctx.world, user.id, [r.message]);
-  return new Api.Updates({ updates: own.filter((x) => !!x).map((x) => x.update), users, chats, date: r.message.editDate ?? r.message.date, seq: 0 });
+  return new Api.Updates({
+    updates: own.filter((x) => !!x).map((x) => x.update),
+    users,
+    chats,
+    date: r.message.editDate ?? r.message.date,
+    seq: 0,
+  });
 }
 
 /** messages.deleteMessages: answers messages.affectedMessages. */
-export function deleteMessages(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.messages.DeleteMessages): Api.messages.AffectedMessages {
+export function deleteMessages(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.messages.DeleteMessages,
+): Api.messages.AffectedMessages {
   const r = actions.deleteMessages(ctx.world, user.id, req.id, !!req.revoke);
   deliver(ctx, r.events, call.connection);
   return new Api.messages.AffectedMessages({ pts: r.pts, ptsCount: r.ptsCount });
 }
 
 /** channels.deleteMessages. */
-export function deleteChannelMessages(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.channels.DeleteMessages): Api.messages.AffectedMessages {
+export function deleteChannelMessages(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.channels.DeleteMessages,
+): Api.messages.AffectedMessages {
   const ch = resolveChannel(ctx.world, user.id, req.channel);
   const r = actions.deleteChannelMessages(ctx.world, user.id, ch.id, req.id);
   deliver(ctx, r.events, call.connection);
   return new Api.messages.AffectedMessages({ pts: r.pts, ptsCount: r.ptsCount });
 }
 
-function readChannel(ctx: ApiContext, call: RpcCall, user: UserRecord, channelId: number, maxId: number): void {
+function readChannel(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  channelId: number,
+  maxId: number,
+): void {
   const peer: PeerRef = { type: 'channel', id: channelId };
   actions.readHistory(ctx.world, user.id, peer, maxId);
   const d = ctx.world.messages.dialog(user.id, peer);
@@ -136,11 +239,19 @@ function readChannel(ctx: ApiContext, call: RpcCall, user: UserRecord, channelId
 }
 
 /** messages.readHistory: answers messages.affectedMessages; pushes updateReadHistoryInbox/Outbox. */
-export function readHistory(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.messages.ReadHistory): Api.messages.AffectedMessages {
+export function readHistory(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.messages.ReadHistory,
+): Api.messages.AffectedMessages {
   const peer = resolvePeer(ctx.world, user.id, req.peer);
   if (peer.type === 'channel') {
     readChannel(ctx, call, user, peer.id, req.maxId);
-    return new Api.messages.AffectedMessages({ pts: ctx.world.logs.account(user.id).pts, ptsCount: 0 });
+    return new Api.messages.AffectedMessages({
+      pts: ctx.world.logs.account(user.id).pts,
+      ptsCount: 0,
+    });
   }
   const r = actions.readHistory(ctx.world, user.id, peer, req.maxId);
   deliver(ctx, r.events, call.connection);
@@ -148,18 +259,33 @@ export function readHistory(ctx: ApiContext, call: RpcCall, user: UserRecord, re
 }
 
 /** channels.readHistory. */
-export function readChannelHistory(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.channels.ReadHistory): boolean {
+export function readChannelHistory(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.channels.ReadHistory,
+): boolean {
   const ch = resolveChannel(ctx.world, user.id, req.channel);
   readChannel(ctx, call, user, ch.id, req.maxId);
   return true;
 }
 
 /** messages.setTyping: pushes updateUserTyping / updateChatUserTyping / updateChannelUserTyping to the other side. */
-export function setTyping(ctx: ApiContext, call: RpcCall, user: UserRecord, req: Api.messages.SetTyping): boolean {
+export function setTyping(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+  req: Api.messages.SetTyping,
+): boolean {
   const peer = resolvePeer(ctx.world, user.id, req.peer);
   const from = new Api.PeerUser({ userId: long(user.id) });
   if (peer.type === 'user') {
-    if (peer.id !== user.id) pushToUser(ctx, peer.id, short(new Api.UpdateUserTyping({ userId: long(user.id), action: req.action })));
+    if (peer.id !== user.id)
+      pushToUser(
+        ctx,
+        peer.id,
+        short(new Api.UpdateUserTyping({ userId: long(user.id), action: req.action })),
+      );
     return true;
   }
   const members = actions.participants(ctx.world, user.id, peer);
@@ -167,7 +293,11 @@ export function setTyping(ctx: ApiContext, call: RpcCall, user: UserRecord, req:
   const upd =
     peer.type === 'chat'
       ? new Api.UpdateChatUserTyping({ chatId: long(peer.id), fromId: from, action: req.action })
-      : new Api.UpdateChannelUserTyping({ channelId: long(peer.id), fromId: from, action: req.action });
+      : new Api.UpdateChannelUserTyping({
+          channelId: long(peer.id),
+          fromId: from,
+          action: req.action,
+        });
   for (const m of members) if (m !== user.id) pushToUser(ctx, m, short(upd));
   void call;
   return true;
@@ -178,22 +308,48 @@ function historyDesc(ctx: ApiContext, userId: number, peer: PeerRef): StoredMess
   return ctx.world.messages.history(userId, peer).sort((a, b) => b.id - a.id);
 }
 
-function messagesResult(ctx: ApiContext, user: UserRecord, peer: PeerRef | undefined, msgs: StoredMessage[], count: number): Api.messages.TypeMessages {
+function messagesResult(
+  ctx: ApiContext,
+  user: UserRecord,
+  peer: PeerRef | undefined,
+  msgs: StoredMessage[],
+  count: number,
+): Api.messages.TypeMessages {
   const { users, chats } = collectEntities(ctx.world, user.id, msgs, peer ? [peer] : []);
   const messages = msgs.map((m) => renderMessage(ctx.world, m, user.id, ctx.options.dcId));
   if (peer?.type === 'channel') {
     const ch = ctx.world.chats.channel(peer.id)!;
-    return new Api.messages.ChannelMessages({ pts: ch.pts, count, messages, topics: [], chats, users });
+    return new Api.messages.ChannelMessages({
+      pts: ch.pts,
+      count,
+      messages,
+      topics: [],
+      chats,
+      users,
+    });
   }
   if (count > msgs.length) return new Api.messages.MessagesSlice({ count, messages, chats, users });
   return new Api.messages.Messages({ messages, chats, users });
 }
 
 /** messages.getHistory with Telegram's offset_id/offset_date/add_offset/limit/max_id/min_id paging. */
-export function getHistory(ctx: ApiContext, user: UserRecord, req: Api.messages.GetHistory): Api.messages.TypeMessages {
+export function getHistory(
+  ctx: ApiContext,
+  user: UserRecord,
+  req: Api.messages.GetHistory,
+): Api.messages.TypeMessages {
   const peer = resolvePeer(ctx.world, user.id, req.peer);
-  if (peer.type === 'channel') resolveChannel(ctx.world, user.id, new Api.InputChannel({ channelId: long(peer.id), accessHash: long(ctx.world.chats.channel(peer.id)!.accessHash) }));
-  if (peer.type === 'chat' && !ctx.world.chats.chat(peer.id)!.members.includes(user.id)) throw new RpcError(400, 'CHAT_ID_INVALID');
+  if (peer.type === 'channel')
+    resolveChannel(
+      ctx.world,
+      user.id,
+      new Api.InputChannel({
+        channelId: long(peer.id),
+        accessHash: long(ctx.world.chats.channel(peer.id)!.accessHash),
+      }),
+    );
+  if (peer.type === 'chat' && !ctx.world.chats.chat(peer.id)!.members.includes(user.id))
+    throw new RpcError(400, 'CHAT_ID_INVALID');
   const all = historyDesc(ctx, user.id, peer);
   const limit = req.limit <= 0 ? 20 : Math.min(req.limit, 100);
   let start = 0;
@@ -205,16 +361,30 @@ export function getHistory(ctx: ApiContext, user: UserRecord, req: Api.messages.
     if (start < 0) start = all.length;
   }
   start = Math.max(0, start + req.addOffset);
-  const page = all.slice(start, start + limit).filter((m) => (req.maxId <= 0 || m.id < req.maxId) && (req.minId <= 0 || m.id > req.minId));
+  const page = all
+    .slice(start, start + limit)
+    .filter((m) => (req.maxId <= 0 || m.id < req.maxId) && (req.minId <= 0 || m.id > req.minId));
   return messagesResult(ctx, user, peer, page, all.length);
 }
 
 function inputMessageIds(ids: Api.TypeInputMessage[]): number[] {
-  return ids.map((i) => (i instanceof Api.InputMessageID || i instanceof Api.InputMessageReplyTo || i instanceof Api.InputMessagePinned ? ('id' in i ? i.id : 0) : 0));
+  return ids.map((i) =>
+    i instanceof Api.InputMessageID ||
+    i instanceof Api.InputMessageReplyTo ||
+    i instanceof Api.InputMessagePinned
+      ? 'id' in i
+        ? i.id
+        : 0
+      : 0,
+  );
 }
 
 /** messages.getMessages (private chats and basic groups; missing ids → messageEmpty). */
-export function getMessages(ctx: ApiContext, user: UserRecord, req: Api.messages.GetMessages): Api.messages.TypeMessages {
+export function getMessages(
+  ctx: ApiContext,
+  user: UserRecord,
+  req: Api.messages.GetMessages,
+): Api.messages.TypeMessages {
   const box = ctx.world.messages.box(user.id);
   const found: StoredMessage[] = [];
   const rendered: Api.TypeMessage[] = [];
@@ -230,7 +400,11 @@ export function getMessages(ctx: ApiContext, user: UserRecord, req: Api.messages
 }
 
 /** channels.getMessages. */
-export function getChannelMessages(ctx: ApiContext, user: UserRecord, req: Api.channels.GetMessages): Api.messages.ChannelMessages {
+export function getChannelMessages(
+  ctx: ApiContext,
+  user: UserRecord,
+  req: Api.channels.GetMessages,
+): Api.messages.ChannelMessages {
   const ch = resolveChannel(ctx.world, user.id, req.channel);
   const box = ctx.world.messages.channelBox(ch.id);
   const found: StoredMessage[] = [];
@@ -242,12 +416,25 @@ export function getChannelMessages(ctx: ApiContext, user: UserRecord, req: Api.c
       rendered.push(renderMessage(ctx.world, m, user.id, ctx.options.dcId));
     } else rendered.push(new Api.MessageEmpty({ id }));
   }
-  const { users, chats } = collectEntities(ctx.world, user.id, found, [{ type: 'channel', id: ch.id }]);
-  return new Api.messages.ChannelMessages({ pts: ch.pts, count: rendered.length, messages: rendered, topics: [], chats, users });
+  const { users, chats } = collectEntities(ctx.world, user.id, found, [
+    { type: 'channel', id: ch.id },
+  ]);
+  return new Api.messages.ChannelMessages({
+    pts: ch.pts,
+    count: rendered.length,
+    messages: rendered,
+    topics: [],
+    chats,
+    users,
+  });
 }
 
 /** The `Api.Dialog` and top message of one dialog, or undefined if it has no messages. */
-export function dialogView(ctx: ApiContext, userId: number, peer: PeerRef): { dialog: Api.Dialog; top: StoredMessage } | undefined {
+export function dialogView(
+  ctx: ApiContext,
+  userId: number,
+  peer: PeerRef,
+): { dialog: Api.Dialog; top: StoredMessage } | undefined {
   const hist = ctx.world.messages.history(userId, peer);
   let top: StoredMessage | undefined;
   for (const m of hist) if (!top || m.id > top.id) top = m;
@@ -268,11 +455,19 @@ export function dialogView(ctx: ApiContext, userId: number, peer: PeerRef): { di
 }
 
 /** messages.getDialogs, newest first, paged by offset_date/offset_id/offset_peer. */
-export function getDialogs(ctx: ApiContext, user: UserRecord, req: Api.messages.GetDialogs): Api.messages.TypeDialogs {
-  if (req.folderId === 1) return new Api.messages.Dialogs({ dialogs: [], messages: [], chats: [], users: [] });
+export function getDialogs(
+  ctx: ApiContext,
+  user: UserRecord,
+  req: Api.messages.GetDialogs,
+): Api.messages.TypeDialogs {
+  if (req.folderId === 1)
+    return new Api.messages.Dialogs({ dialogs: [], messages: [], chats: [], users: [] });
   const views = ctx.world.messages
     .dialogsOf(user.id)
-    .filter((d) => d.peer.type !== 'channel' || ctx.world.chats.channel(d.peer.id)?.members.includes(user.id))
+    .filter(
+      (d) =>
+        d.peer.type !== 'channel' || ctx.world.chats.channel(d.peer.id)?.members.includes(user.id),
+    )
     .map((d) => dialogView(ctx, user.id, d.peer))
     .filter((v): v is NonNullable<typeof v> => !!v)
     .sort((a, b) => b.top.date - a.top.date || b.top.id - a.top.id);
@@ -280,24 +475,42 @@ export function getDialogs(ctx: ApiContext, user: UserRecord, req: Api.messages.
   if (req.offsetDate > 0 || req.offsetId > 0) {
     let offsetKey: string | undefined;
     try {
-      offsetKey = req.offsetPeer instanceof Api.InputPeerEmpty ? undefined : peerKey(resolvePeer(ctx.world, user.id, req.offsetPeer));
+      offsetKey =
+        req.offsetPeer instanceof Api.InputPeerEmpty
+          ? undefined
+          : peerKey(resolvePeer(ctx.world, user.id, req.offsetPeer));
     } catch {
       offsetKey = undefined;
     }
-    const idx = offsetKey ? views.findIndex((v) => peerKey(v.top.peer) === offsetKey && v.top.id === req.offsetId) : -1;
-    start = idx >= 0 ? idx + 1 : views.findIndex((v) => v.top.date < req.offsetDate || (v.top.date === req.offsetDate && v.top.id < req.offsetId));
+    const idx = offsetKey
+      ? views.findIndex((v) => peerKey(v.top.peer) === offsetKey && v.top.id === req.offsetId)
+      : -1;
+    start =
+      idx >= 0
+        ? idx + 1
+        : views.findIndex(
+            (v) =>
+              v.top.date < req.offsetDate ||
+              (v.top.date === req.offsetDate && v.top.id < req.offsetId),
+          );
     if (start < 0) start = views.length;
   }
   const limit = req.limit <= 0 ? 20 : Math.min(req.limit, 100);
   const page = views.slice(start, start + limit);
   const msgs = page.map((v) => v.top);
-  const { users, chats } = collectEntities(ctx.world, user.id, msgs, page.map((v) => v.top.peer));
+  const { users, chats } = collectEntities(
+    ctx.world,
+    user.id,
+    msgs,
+    page.map((v) => v.top.peer),
+  );
   const args = {
     dialogs: page.map((v) => v.dialog),
     messages: msgs.map((m) => renderMessage(ctx.world, m, user.id, ctx.options.dcId)),
     chats,
     users,
   };
-  if (views.length > page.length) return new Api.messages.DialogsSlice({ ...args, count: views.length });
+  if (views.length > page.length)
+    return new Api.messages.DialogsSlice({ ...args, count: views.length });
   return new Api.messages.Dialogs(args);
 }

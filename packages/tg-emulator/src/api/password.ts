@@ -39,7 +39,13 @@ export function getPassword(ctx: ApiContext, call: RpcCall): Api.account.Passwor
   const srpId = randomLong();
   const now = Date.now();
   for (const [id, s] of ctx.login.srp) if (s.expiresAt < now) ctx.login.srp.delete(id);
-  ctx.login.srp.set(srpId, { userId: user.id, b, B, password: user.password, expiresAt: now + SRP_TTL_MS });
+  ctx.login.srp.set(srpId, {
+    userId: user.id,
+    b,
+    B,
+    password: user.password,
+    expiresAt: now + SRP_TTL_MS,
+  });
   let latest = latestSrp.get(ctx);
   if (!latest) {
     latest = new Map();
@@ -57,19 +63,33 @@ export function getPassword(ctx: ApiContext, call: RpcCall): Api.account.Passwor
 }
 
 /** auth.checkPassword. Errors: 400 `SRP_ID_INVALID`, `PASSWORD_HASH_INVALID`, `SRP_PASSWORD_CHANGED`. */
-export function checkPassword(ctx: ApiContext, call: RpcCall, req: Api.auth.CheckPassword): Api.auth.Authorization {
+export function checkPassword(
+  ctx: ApiContext,
+  call: RpcCall,
+  req: Api.auth.CheckPassword,
+): Api.auth.Authorization {
   const userId = ctx.login.pendingPassword.get(call.authKey.id) ?? call.authKey.userId;
   const user = userId === undefined ? undefined : ctx.world.users.get(userId);
   if (!user) throw new RpcError(401, 'AUTH_KEY_UNREGISTERED');
   const input = req.password;
-  if (!(input instanceof Api.InputCheckPasswordSRP)) throw new RpcError(400, 'PASSWORD_HASH_INVALID');
+  if (!(input instanceof Api.InputCheckPasswordSRP))
+    throw new RpcError(400, 'PASSWORD_HASH_INVALID');
   const srpId = input.srpId.toString();
   const session = ctx.login.srp.get(srpId);
-  if (!session || session.userId !== user.id || session.expiresAt < Date.now() || latestSrp.get(ctx)?.get(call.authKey.id) !== srpId) {
+  if (
+    !session ||
+    session.userId !== user.id ||
+    session.expiresAt < Date.now() ||
+    latestSrp.get(ctx)?.get(call.authKey.id) !== srpId
+  ) {
     throw new RpcError(400, 'SRP_ID_INVALID');
   }
   ctx.login.srp.delete(srpId);
-  if (!user.password || user.password.v !== session.password.v) throw new RpcError(400, 'SRP_PASSWORD_CHANGED');
-  if (!srpCheck(session.password, session.b, session.B, Buffer.from(input.A), Buffer.from(input.M1))) throw new RpcError(400, 'PASSWORD_HASH_INVALID');
+  if (!user.password || user.password.v !== session.password.v)
+    throw new RpcError(400, 'SRP_PASSWORD_CHANGED');
+  if (
+    !srpCheck(session.password, session.b, session.B, Buffer.from(input.A), Buffer.from(input.M1))
+  )
+    throw new RpcError(400, 'PASSWORD_HASH_INVALID');
   return completeLogin(ctx, call, user);
 }

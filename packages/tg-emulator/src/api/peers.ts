@@ -11,10 +11,18 @@ import type { ChannelRecord, PeerRef, UserRecord } from '../world/types.js';
 export function resolvePeer(world: World, selfId: number, peer: unknown): PeerRef {
   if (peer instanceof Api.InputPeerSelf) return { type: 'user', id: selfId };
   if (peer instanceof Api.InputPeerUser || peer instanceof Api.InputPeerUserFromMessage) {
-    const id = peer instanceof Api.InputPeerUser ? Number(peer.userId.toString()) : Number(peer.userId.toString());
+    const id =
+      peer instanceof Api.InputPeerUser
+        ? Number(peer.userId.toString())
+        : Number(peer.userId.toString());
     const u = world.users.get(id);
     if (!u) throw new RpcError(400, 'PEER_ID_INVALID');
-    if (peer instanceof Api.InputPeerUser && peer.accessHash.toString() !== u.accessHash && id !== selfId) throw new RpcError(400, 'PEER_ID_INVALID');
+    if (
+      peer instanceof Api.InputPeerUser &&
+      peer.accessHash.toString() !== u.accessHash &&
+      id !== selfId
+    )
+      throw new RpcError(400, 'PEER_ID_INVALID');
     return { type: 'user', id };
   }
   if (peer instanceof Api.InputPeerChat) {
@@ -26,7 +34,8 @@ export function resolvePeer(world: World, selfId: number, peer: unknown): PeerRe
     const id = Number(peer.channelId.toString());
     const ch = world.chats.channel(id);
     if (!ch) throw new RpcError(400, 'CHANNEL_INVALID');
-    if (peer instanceof Api.InputPeerChannel && peer.accessHash.toString() !== ch.accessHash) throw new RpcError(400, 'CHANNEL_INVALID');
+    if (peer instanceof Api.InputPeerChannel && peer.accessHash.toString() !== ch.accessHash)
+      throw new RpcError(400, 'CHANNEL_INVALID');
     return { type: 'channel', id };
   }
   throw new RpcError(400, 'PEER_ID_INVALID');
@@ -42,7 +51,12 @@ export function resolveUser(world: World, selfId: number, user: unknown): UserRe
   if (user instanceof Api.InputUser || user instanceof Api.InputUserFromMessage) {
     const u = world.users.get(Number(user.userId.toString()));
     if (!u) throw new RpcError(400, 'USER_ID_INVALID');
-    if (user instanceof Api.InputUser && user.accessHash.toString() !== u.accessHash && u.id !== selfId) throw new RpcError(400, 'USER_ID_INVALID');
+    if (
+      user instanceof Api.InputUser &&
+      user.accessHash.toString() !== u.accessHash &&
+      u.id !== selfId
+    )
+      throw new RpcError(400, 'USER_ID_INVALID');
     return u;
   }
   throw new RpcError(400, 'USER_ID_INVALID');
@@ -50,10 +64,12 @@ export function resolveUser(world: World, selfId: number, user: unknown): UserRe
 
 /** Resolves an InputChannel the user is a member of. Throws 400 `CHANNEL_INVALID`, 406 `CHANNEL_PRIVATE`. */
 export function resolveChannel(world: World, selfId: number, channel: unknown): ChannelRecord {
-  if (!(channel instanceof Api.InputChannel || channel instanceof Api.InputChannelFromMessage)) throw new RpcError(400, 'CHANNEL_INVALID');
+  if (!(channel instanceof Api.InputChannel || channel instanceof Api.InputChannelFromMessage))
+    throw new RpcError(400, 'CHANNEL_INVALID');
   const ch = world.chats.channel(Number(channel.channelId.toString()));
   if (!ch) throw new RpcError(400, 'CHANNEL_INVALID');
-  if (channel instanceof Api.InputChannel && channel.accessHash.toString() !== ch.accessHash) throw new RpcError(400, 'CHANNEL_INVALID');
+  if (channel instanceof Api.InputChannel && channel.accessHash.toString() !== ch.accessHash)
+    throw new RpcError(400, 'CHANNEL_INVALID');
   if (!ch.members.includes(selfId)) throw new RpcError(406, 'CHANNEL_PRIVATE');
   return ch;
 }

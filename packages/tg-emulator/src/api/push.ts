@@ -13,7 +13,12 @@ import { collectEntities, long, renderMessage, renderPeer } from './tl.js';
 import { nowSeconds } from '../world/ids.js';
 
 /** Pushes `updates` to the live update-receiving connections of `userId`, except `except`. Returns how many got it. */
-export function pushToUser(ctx: ApiContext, userId: number, updates: TlObject, except?: ClientConnection): number {
+export function pushToUser(
+  ctx: ApiContext,
+  userId: number,
+  updates: TlObject,
+  except?: ClientConnection,
+): number {
   const server = ctx.server();
   if (!server) return 0;
   let n = 0;
@@ -31,7 +36,11 @@ export function pushToUser(ctx: ApiContext, userId: number, updates: TlObject, e
 }
 
 /** Renders one common-box log entry of `userId` into an `Update` (undefined when the message is gone). */
-export function renderAccountUpdate(ctx: ApiContext, userId: number, entry: LogEntry): { update: Api.TypeUpdate; message?: StoredMessage } | undefined {
+export function renderAccountUpdate(
+  ctx: ApiContext,
+  userId: number,
+  entry: LogEntry,
+): { update: Api.TypeUpdate; message?: StoredMessage } | undefined {
   const { world, options } = ctx;
   const u = entry.u;
   const { pts, ptsCount } = entry;
@@ -41,15 +50,33 @@ export function renderAccountUpdate(ctx: ApiContext, userId: number, entry: LogE
       const msg = world.messages.box(userId).get(u.id);
       if (!msg) return undefined;
       const message = renderMessage(world, msg, userId, options.dcId);
-      const update = u.t === 'new' ? new Api.UpdateNewMessage({ message, pts, ptsCount }) : new Api.UpdateEditMessage({ message, pts, ptsCount });
+      const update =
+        u.t === 'new'
+          ? new Api.UpdateNewMessage({ message, pts, ptsCount })
+          : new Api.UpdateEditMessage({ message, pts, ptsCount });
       return { update, message: msg };
     }
     case 'del':
       return { update: new Api.UpdateDeleteMessages({ messages: u.ids, pts, ptsCount }) };
     case 'readIn':
-      return { update: new Api.UpdateReadHistoryInbox({ peer: renderPeer(u.peer), maxId: u.maxId, stillUnreadCount: u.stillUnread, pts, ptsCount }) };
+      return {
+        update: new Api.UpdateReadHistoryInbox({
+          peer: renderPeer(u.peer),
+          maxId: u.maxId,
+          stillUnreadCount: u.stillUnread,
+          pts,
+          ptsCount,
+        }),
+      };
     case 'readOut':
-      return { update: new Api.UpdateReadHistoryOutbox({ peer: renderPeer(u.peer), maxId: u.maxId, pts, ptsCount }) };
+      return {
+        update: new Api.UpdateReadHistoryOutbox({
+          peer: renderPeer(u.peer),
+          maxId: u.maxId,
+          pts,
+          ptsCount,
+        }),
+      };
   }
 }
 
@@ -63,11 +90,22 @@ export function renderChannelUpdate(
   const { world, options } = ctx;
   const u = entry.u;
   const { pts, ptsCount } = entry;
-  if (u.t === 'del') return { update: new Api.UpdateDeleteChannelMessages({ channelId: long(channelId), messages: u.ids, pts, ptsCount }) };
+  if (u.t === 'del')
+    return {
+      update: new Api.UpdateDeleteChannelMessages({
+        channelId: long(channelId),
+        messages: u.ids,
+        pts,
+        ptsCount,
+      }),
+    };
   const msg = world.messages.channelBox(channelId).get(u.id);
   if (!msg) return undefined;
   const message = renderMessage(world, msg, viewerId, options.dcId);
-  const update = u.t === 'new' ? new Api.UpdateNewChannelMessage({ message, pts, ptsCount }) : new Api.UpdateEditChannelMessage({ message, pts, ptsCount });
+  const update =
+    u.t === 'new'
+      ? new Api.UpdateNewChannelMessage({ message, pts, ptsCount })
+      : new Api.UpdateEditChannelMessage({ message, pts, ptsCount });
   return { update, message: msg };
 }
 
@@ -76,14 +114,20 @@ export function renderChannelUpdate(
  * `updateShortMessage` / `updateShortChatMessage` for plain text, `updateShort`
  * for deletions and read markers, otherwise `updates` with users and chats.
  */
-export function accountUpdates(ctx: ApiContext, userId: number, entry: LogEntry): TlObject | undefined {
+export function accountUpdates(
+  ctx: ApiContext,
+  userId: number,
+  entry: LogEntry,
+): TlObject | undefined {
   const { world } = ctx;
   const u = entry.u;
   if (u.t === 'new') {
     const msg = world.messages.box(userId).get(u.id);
     if (!msg) return undefined;
     const plain = !msg.media && !msg.action;
-    const replyTo = msg.replyToId ? new Api.MessageReplyHeader({ replyToMsgId: msg.replyToId }) : undefined;
+    const replyTo = msg.replyToId
+      ? new Api.MessageReplyHeader({ replyToMsgId: msg.replyToId })
+      : undefined;
     if (plain && msg.peer.type === 'user') {
       return new Api.UpdateShortMessage({
         out: msg.fromId === userId,
@@ -118,10 +162,17 @@ export function accountUpdates(ctx: ApiContext, userId: number, entry: LogEntry)
 }
 
 /** The `Updates` object members of a channel receive for one channel entry. */
-export function channelUpdates(ctx: ApiContext, channelId: number, viewerId: number, entry: LogEntry<StoredChannelUpdate>): TlObject | undefined {
+export function channelUpdates(
+  ctx: ApiContext,
+  channelId: number,
+  viewerId: number,
+  entry: LogEntry<StoredChannelUpdate>,
+): TlObject | undefined {
   const r = renderChannelUpdate(ctx, channelId, viewerId, entry);
   if (!r) return undefined;
-  const { users, chats } = collectEntities(ctx.world, viewerId, r.message ? [r.message] : [], [{ type: 'channel', id: channelId }]);
+  const { users, chats } = collectEntities(ctx.world, viewerId, r.message ? [r.message] : [], [
+    { type: 'channel', id: channelId },
+  ]);
   return new Api.Updates({ updates: [r.update], users, chats, date: entry.date, seq: 0 });
 }
 

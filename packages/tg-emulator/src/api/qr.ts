@@ -35,12 +35,18 @@ function finishAccepted(ctx: ApiContext, call: RpcCall): Api.auth.LoginTokenSucc
 }
 
 /** auth.exportLoginToken: a new token (valid loginTokenTtlSeconds), or loginTokenSuccess once accepted. */
-export function exportLoginToken(ctx: ApiContext, call: RpcCall, req: Api.auth.ExportLoginToken): Api.auth.TypeLoginToken {
+export function exportLoginToken(
+  ctx: ApiContext,
+  call: RpcCall,
+  req: Api.auth.ExportLoginToken,
+): Api.auth.TypeLoginToken {
   if (!req.apiId || !req.apiHash) throw new RpcError(400, 'API_ID_INVALID');
   const done = finishAccepted(ctx, call);
   if (done) return done;
   const now = Date.now();
-  for (const [k, t] of ctx.login.loginTokens) if (t.authKeyId === call.authKey.id || t.expiresAt < now - 60_000) ctx.login.loginTokens.delete(k);
+  for (const [k, t] of ctx.login.loginTokens)
+    if (t.authKeyId === call.authKey.id || t.expiresAt < now - 60_000)
+      ctx.login.loginTokens.delete(k);
   const token: LoginToken = {
     token: randomBytes(32),
     authKeyId: call.authKey.id,
@@ -48,11 +54,18 @@ export function exportLoginToken(ctx: ApiContext, call: RpcCall, req: Api.auth.E
     expiresAt: now + ctx.options.loginTokenTtlSeconds * 1000,
   };
   ctx.login.loginTokens.set(tokenKey(token.token), token);
-  return new Api.auth.LoginToken({ expires: Math.floor(token.expiresAt / 1000), token: token.token });
+  return new Api.auth.LoginToken({
+    expires: Math.floor(token.expiresAt / 1000),
+    token: token.token,
+  });
 }
 
 /** auth.importLoginToken (after a DC migration; here: same as a repeated export). Errors: `AUTH_TOKEN_INVALID`. */
-export function importLoginToken(ctx: ApiContext, call: RpcCall, req: Api.auth.ImportLoginToken): Api.auth.TypeLoginToken {
+export function importLoginToken(
+  ctx: ApiContext,
+  call: RpcCall,
+  req: Api.auth.ImportLoginToken,
+): Api.auth.TypeLoginToken {
   const t = ctx.login.loginTokens.get(tokenKey(Buffer.from(req.token)));
   if (!t || t.authKeyId !== call.authKey.id) throw new RpcError(400, 'AUTH_TOKEN_INVALID');
   const done = finishAccepted(ctx, call);
@@ -76,7 +89,9 @@ export function acceptToken(ctx: ApiContext, token: Buffer, userId: number): Log
   t.acceptedBy = userId;
   const update = short(new Api.UpdateLoginToken());
   const server = ctx.server();
-  const targets = new Set(server ? server.connections().filter((c) => c.authKey?.id === t.authKeyId) : []);
+  const targets = new Set(
+    server ? server.connections().filter((c) => c.authKey?.id === t.authKeyId) : [],
+  );
   targets.add(t.connection);
   for (const c of targets) {
     try {
@@ -90,7 +105,11 @@ export function acceptToken(ctx: ApiContext, token: Buffer, userId: number): Log
 }
 
 /** auth.acceptLoginToken from a logged-in client: returns the new `authorization`. */
-export function acceptLoginToken(ctx: ApiContext, call: RpcCall, req: Api.auth.AcceptLoginToken): Api.Authorization {
+export function acceptLoginToken(
+  ctx: ApiContext,
+  call: RpcCall,
+  req: Api.auth.AcceptLoginToken,
+): Api.Authorization {
   const user = requireUser(ctx, call);
   const t = acceptToken(ctx, Buffer.from(req.token), user.id);
   const key = ctx.authKeys.get(t.authKeyId);

@@ -10,7 +10,11 @@ import type { UserRecord } from '../world/types.js';
 import { renderUser } from './tl.js';
 
 /** Binds `user` to the call's auth key and returns `auth.authorization`. */
-export function completeLogin(ctx: ApiContext, call: RpcCall, user: UserRecord): Api.auth.Authorization {
+export function completeLogin(
+  ctx: ApiContext,
+  call: RpcCall,
+  user: UserRecord,
+): Api.auth.Authorization {
   const key = call.authKey;
   key.userId = user.id;
   ctx.login.pendingPassword.delete(key.id);

@@ -58,13 +58,20 @@ export function makePasswordRecord(password: string, hint?: string): PasswordRec
   const salt2 = randomBytes(16);
   const x = toBig(passwordHash(password, salt1, salt2));
   const v = modPow(BigInt(SRP_G), x, P);
-  const rec: PasswordRecord = { salt1: salt1.toString('hex'), salt2: salt2.toString('hex'), g: SRP_G, v: toBuf(v).toString('hex') };
+  const rec: PasswordRecord = {
+    salt1: salt1.toString('hex'),
+    salt2: salt2.toString('hex'),
+    g: SRP_G,
+    v: toBuf(v).toString('hex'),
+  };
   if (hint) rec.hint = hint;
   return rec;
 }
 
 /** The `current_algo` object for a password record. */
-export function kdfAlgo(rec: PasswordRecord): Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow {
+export function kdfAlgo(
+  rec: PasswordRecord,
+): Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow {
   return new Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow({
     salt1: Buffer.from(rec.salt1, 'hex'),
     salt2: Buffer.from(rec.salt2, 'hex'),
@@ -75,7 +82,12 @@ export function kdfAlgo(rec: PasswordRecord): Api.PasswordKdfAlgoSHA256SHA256PBK
 
 /** The `new_algo` a client would use to set a password (server part of salt1 only). */
 export function newKdfAlgo(): Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow {
-  return new Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow({ salt1: randomBytes(8), salt2: randomBytes(16), g: SRP_G, p: P_BYTES });
+  return new Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow({
+    salt1: randomBytes(8),
+    salt2: randomBytes(16),
+    g: SRP_G,
+    p: P_BYTES,
+  });
 }
 
 /** Starts an SRP exchange: random b and B = (k·v + g^b) mod p. */
@@ -91,7 +103,13 @@ export function srpServerStart(rec: PasswordRecord): { b: bigint; B: bigint } {
 }
 
 /** Verifies the client's proof M1 for A (https://core.telegram.org/api/srp#checking-the-password-with-srp). */
-export function srpCheck(rec: PasswordRecord, b: bigint, B: bigint, Abuf: Buffer, M1: Buffer): boolean {
+export function srpCheck(
+  rec: PasswordRecord,
+  b: bigint,
+  B: bigint,
+  Abuf: Buffer,
+  M1: Buffer,
+): boolean {
   const A = toBig(Abuf);
   if (A <= 0n || A >= P) return false;
   const g = BigInt(rec.g);
@@ -105,6 +123,13 @@ export function srpCheck(rec: PasswordRecord, b: bigint, B: bigint, Abuf: Buffer
   const pSha = sha256(P_BYTES);
   const gSha = sha256(toBuf(g));
   for (let i = 0; i < pSha.length; i++) pSha[i] = pSha[i]! ^ gSha[i]!;
-  const expected = sha256(pSha, sha256(Buffer.from(rec.salt1, 'hex')), sha256(Buffer.from(rec.salt2, 'hex')), aForHash, bForHash, K);
+  const expected = sha256(
+    pSha,
+    sha256(Buffer.from(rec.salt1, 'hex')),
+    sha256(Buffer.from(rec.salt2, 'hex')),
+    aForHash,
+    bForHash,
+    K,
+  );
   return expected.length === M1.length && expected.equals(M1);
 }

@@ -5,7 +5,14 @@
 import { Api } from 'telegram';
 import bigInt from 'big-integer';
 import type { World } from '../world/world.js';
-import type { ChannelRecord, ChatRecord, MediaRecord, PeerRef, StoredMessage, UserRecord } from '../world/types.js';
+import type {
+  ChannelRecord,
+  ChatRecord,
+  MediaRecord,
+  PeerRef,
+  StoredMessage,
+  UserRecord,
+} from '../world/types.js';
 
 /** A big-integer from a number or decimal string (GramJS longs). */
 export function long(v: number | string | bigint): bigInt.BigInteger {
@@ -35,7 +42,8 @@ export function renderUser(world: World, user: UserRecord, viewerId: number | un
 
 /** `Api.Chat` (or `chatForbidden` for non-members). */
 export function renderChat(chat: ChatRecord, viewerId: number): Api.TypeChat {
-  if (!chat.members.includes(viewerId)) return new Api.ChatForbidden({ id: long(chat.id), title: chat.title });
+  if (!chat.members.includes(viewerId))
+    return new Api.ChatForbidden({ id: long(chat.id), title: chat.title });
   return new Api.Chat({
     id: long(chat.id),
     title: chat.title,
@@ -100,11 +108,18 @@ export function renderMediaObject(m: MediaRecord, dcId: number): Api.Photo | Api
 /** `messageMediaPhoto` / `messageMediaDocument`. */
 export function renderMedia(m: MediaRecord, dcId: number): Api.TypeMessageMedia {
   const obj = renderMediaObject(m, dcId);
-  return obj instanceof Api.Photo ? new Api.MessageMediaPhoto({ photo: obj }) : new Api.MessageMediaDocument({ document: obj });
+  return obj instanceof Api.Photo
+    ? new Api.MessageMediaPhoto({ photo: obj })
+    : new Api.MessageMediaDocument({ document: obj });
 }
 
 /** `Api.Message` / `Api.MessageService` of a stored message as seen by `viewerId`. */
-export function renderMessage(world: World, msg: StoredMessage, viewerId: number, dcId: number): Api.TypeMessage {
+export function renderMessage(
+  world: World,
+  msg: StoredMessage,
+  viewerId: number,
+  dcId: number,
+): Api.TypeMessage {
   const channel = msg.peer.type === 'channel' ? world.chats.channel(msg.peer.id) : undefined;
   const broadcast = channel !== undefined && !channel.megagroup;
   const base = {
@@ -116,8 +131,13 @@ export function renderMessage(world: World, msg: StoredMessage, viewerId: number
   };
   if (msg.action) {
     let action: Api.TypeMessageAction;
-    if (msg.action.type === 'chatCreate') action = new Api.MessageActionChatCreate({ title: msg.action.title, users: msg.action.users.map(long) });
-    else if (msg.action.type === 'chatAddUser') action = new Api.MessageActionChatAddUser({ users: msg.action.users.map(long) });
+    if (msg.action.type === 'chatCreate')
+      action = new Api.MessageActionChatCreate({
+        title: msg.action.title,
+        users: msg.action.users.map(long),
+      });
+    else if (msg.action.type === 'chatAddUser')
+      action = new Api.MessageActionChatAddUser({ users: msg.action.users.map(long) });
     else action = new Api.MessageActionChannelCreate({ title: msg.action.title });
     return new Api.MessageService({ ...base, action });
   }
@@ -125,7 +145,9 @@ export function renderMessage(world: World, msg: StoredMessage, viewerId: number
     ...base,
     post: broadcast,
     message: msg.text,
-    replyTo: msg.replyToId ? new Api.MessageReplyHeader({ replyToMsgId: msg.replyToId }) : undefined,
+    replyTo: msg.replyToId
+      ? new Api.MessageReplyHeader({ replyToMsgId: msg.replyToId })
+      : undefined,
     media: msg.media ? renderMedia(msg.media, dcId) : undefined,
     editDate: msg.editDate,
   });

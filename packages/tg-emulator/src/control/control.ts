@@ -60,7 +60,8 @@ function wrap<T>(fn: () => T): T {
 
 function toBytes(data: Buffer | string, field: string): Buffer {
   if (Buffer.isBuffer(data)) return data;
-  if (typeof data !== 'string' || !/^[A-Za-z0-9+/=_-]*$/.test(data)) throw new ControlError(400, 'BAD_REQUEST', `${field} must be base64`);
+  if (typeof data !== 'string' || !/^[A-Za-z0-9+/=_-]*$/.test(data))
+    throw new ControlError(400, 'BAD_REQUEST', `${field} must be base64`);
   return Buffer.from(data, 'base64');
 }
 
@@ -73,7 +74,14 @@ export class EmulatorControl {
 
   /** Public view of a user record. */
   userInfo(u: UserRecord): UserInfo {
-    const info: UserInfo = { id: u.id, accessHash: u.accessHash, phone: u.phone, firstName: u.firstName, hasPassword: !!u.password, deactivated: !!u.deactivated };
+    const info: UserInfo = {
+      id: u.id,
+      accessHash: u.accessHash,
+      phone: u.phone,
+      firstName: u.firstName,
+      hasPassword: !!u.password,
+      deactivated: !!u.deactivated,
+    };
     if (u.lastName) info.lastName = u.lastName;
     if (u.username) info.username = u.username;
     return info;
@@ -84,7 +92,8 @@ export class EmulatorControl {
     let u: UserRecord | undefined;
     if (typeof ref === 'number') u = users.get(ref);
     else if (typeof ref === 'string' && ref.startsWith('@')) u = users.byUserName(ref);
-    else if (typeof ref === 'string' && /^\d+$/.test(ref) && users.get(Number(ref))) u = users.get(Number(ref));
+    else if (typeof ref === 'string' && /^\d+$/.test(ref) && users.get(Number(ref)))
+      u = users.get(Number(ref));
     else if (typeof ref === 'string') u = users.byPhoneNumber(ref) ?? users.byUserName(ref);
     if (!u) throw new ControlError(404, 'USER_NOT_FOUND', `no user ${String(ref)}`);
     return u;
@@ -93,30 +102,51 @@ export class EmulatorControl {
   private target(ref: TargetRef): PeerRef {
     if (typeof ref === 'string') {
       const m = /^(user|chat|channel):(.+)$/.exec(ref);
-      if (m) return m[1] === 'user' ? { type: 'user', id: this.user(m[2]!).id } : this.target({ [m[1]!]: Number(m[2]) } as TargetRef);
+      if (m)
+        return m[1] === 'user'
+          ? { type: 'user', id: this.user(m[2]!).id }
+          : this.target({ [m[1]!]: Number(m[2]) } as TargetRef);
       return { type: 'user', id: this.user(ref).id };
     }
     if (ref && typeof ref === 'object') {
       if ('user' in ref) return { type: 'user', id: this.user(ref.user).id };
       if ('chat' in ref && Number.isInteger(ref.chat)) {
-        if (!this.ctx.world.chats.chat(ref.chat)) throw new ControlError(404, 'CHAT_NOT_FOUND', `no chat ${ref.chat}`);
+        if (!this.ctx.world.chats.chat(ref.chat))
+          throw new ControlError(404, 'CHAT_NOT_FOUND', `no chat ${ref.chat}`);
         return { type: 'chat', id: ref.chat };
       }
       if ('channel' in ref && Number.isInteger(ref.channel)) {
-        if (!this.ctx.world.chats.channel(ref.channel)) throw new ControlError(404, 'CHANNEL_NOT_FOUND', `no channel ${ref.channel}`);
+        if (!this.ctx.world.chats.channel(ref.channel))
+          throw new ControlError(404, 'CHANNEL_NOT_FOUND', `no channel ${ref.channel}`);
         return { type: 'channel', id: ref.channel };
       }
     }
-    throw new ControlError(400, 'BAD_REQUEST', 'target must be {user}, {chat}, {channel} or "user:<ref>" / "chat:<id>" / "channel:<id>"');
+    throw new ControlError(
+      400,
+      'BAD_REQUEST',
+      'target must be {user}, {chat}, {channel} or "user:<ref>" / "chat:<id>" / "channel:<id>"',
+    );
   }
 
   private messageInfo(m: StoredMessage, viewer: number): MessageInfo {
-    const info: MessageInfo = { id: m.id, peer: { ...m.peer }, fromId: m.fromId, out: m.fromId === viewer, date: m.date, text: m.text };
+    const info: MessageInfo = {
+      id: m.id,
+      peer: { ...m.peer },
+      fromId: m.fromId,
+      out: m.fromId === viewer,
+      date: m.date,
+      text: m.text,
+    };
     if (m.replyToId) info.replyToId = m.replyToId;
     if (m.editDate) info.editDate = m.editDate;
     if (m.action) info.action = m.action.type;
     if (m.media) {
-      info.media = { kind: m.media.kind, id: m.media.id, mimeType: m.media.mimeType, size: m.media.size };
+      info.media = {
+        kind: m.media.kind,
+        id: m.media.id,
+        mimeType: m.media.mimeType,
+        size: m.media.size,
+      };
       if (m.media.fileName) info.media.fileName = m.media.fileName;
     }
     return info;
@@ -124,10 +154,22 @@ export class EmulatorControl {
 
   /** Creates a user. Errors: 400 PHONE_NUMBER_INVALID, PHONE_NUMBER_OCCUPIED, USERNAME_INVALID, USERNAME_OCCUPIED, FIRSTNAME_INVALID. */
   createUser(input: CreateUserInput): UserInfo {
-    if (!input || typeof input.phone !== 'string' || typeof input.firstName !== 'string') throw new ControlError(400, 'BAD_REQUEST', 'phone and firstName are required strings');
-    if (input.password !== undefined && (typeof input.password !== 'string' || !input.password)) throw new ControlError(400, 'BAD_REQUEST', 'password must be a non-empty string');
-    const password = input.password ? makePasswordRecord(input.password, input.passwordHint) : undefined;
-    const u = wrap(() => this.ctx.world.users.create({ phone: input.phone, firstName: input.firstName, lastName: input.lastName, username: input.username, password }));
+    if (!input || typeof input.phone !== 'string' || typeof input.firstName !== 'string')
+      throw new ControlError(400, 'BAD_REQUEST', 'phone and firstName are required strings');
+    if (input.password !== undefined && (typeof input.password !== 'string' || !input.password))
+      throw new ControlError(400, 'BAD_REQUEST', 'password must be a non-empty string');
+    const password = input.password
+      ? makePasswordRecord(input.password, input.passwordHint)
+      : undefined;
+    const u = wrap(() =>
+      this.ctx.world.users.create({
+        phone: input.phone,
+        firstName: input.firstName,
+        lastName: input.lastName,
+        username: input.username,
+        password,
+      }),
+    );
     this.ctx.world.logs.account(u.id);
     this.ctx.world.touch();
     return this.userInfo(u);
@@ -162,7 +204,8 @@ export class EmulatorControl {
   /** Bans (or unbans) a phone number: auth.sendCode answers PHONE_NUMBER_BANNED. */
   banPhone(phone: string, banned = true): void {
     const p = normalizePhone(String(phone));
-    if (!/^\d{5,15}$/.test(p)) throw new ControlError(400, 'PHONE_NUMBER_INVALID', `invalid phone ${phone}`);
+    if (!/^\d{5,15}$/.test(p))
+      throw new ControlError(400, 'PHONE_NUMBER_INVALID', `invalid phone ${phone}`);
     if (banned) this.ctx.login.bannedPhones.add(p);
     else this.ctx.login.bannedPhones.delete(p);
     this.ctx.world.touch();
@@ -178,7 +221,14 @@ export class EmulatorControl {
   lastCode(phone: string): CodeInfo | undefined {
     const c = this.ctx.login.lastCodes.get(normalizePhone(String(phone)));
     if (!c) return undefined;
-    return { phone: c.phone, code: c.code || '(used for sign-up)', phoneCodeHash: c.phoneCodeHash, type: c.type, sentAt: c.sentAt, expiresAt: c.expiresAt };
+    return {
+      phone: c.phone,
+      code: c.code || '(used for sign-up)',
+      phoneCodeHash: c.phoneCodeHash,
+      type: c.type,
+      sentAt: c.sentAt,
+      expiresAt: c.expiresAt,
+    };
   }
 
   /**
@@ -188,29 +238,51 @@ export class EmulatorControl {
    */
   acceptLoginToken(token: Buffer | string, ref: UserRef): { authKeyId: string; userId: number } {
     const u = this.user(ref);
-    if (typeof token === 'string' && !/^[A-Za-z0-9+/=_-]+$/.test(token)) throw new ControlError(400, 'AUTH_TOKEN_INVALID', 'token must be base64url');
-    const bytes = typeof token === 'string' ? Buffer.from(token.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url') : token;
+    if (typeof token === 'string' && !/^[A-Za-z0-9+/=_-]+$/.test(token))
+      throw new ControlError(400, 'AUTH_TOKEN_INVALID', 'token must be base64url');
+    const bytes =
+      typeof token === 'string'
+        ? Buffer.from(token.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url')
+        : token;
     const t = wrap(() => acceptToken(this.ctx, bytes, u.id));
     return { authKeyId: t.authKeyId, userId: u.id };
   }
 
   /** Sends a message (text, reply, photo or document) from a user, pushing updates to every recipient's live connections. */
   sendMessage(input: SendMessageInput): MessageInfo {
-    if (!input || typeof input !== 'object') throw new ControlError(400, 'BAD_REQUEST', 'body must be an object');
+    if (!input || typeof input !== 'object')
+      throw new ControlError(400, 'BAD_REQUEST', 'body must be an object');
     const from = this.user(input.from);
     const to = this.target(input.to);
-    if (input.text !== undefined && typeof input.text !== 'string') throw new ControlError(400, 'BAD_REQUEST', 'text must be a string');
-    if (input.replyTo !== undefined && !Number.isInteger(input.replyTo)) throw new ControlError(400, 'BAD_REQUEST', 'replyTo must be an integer');
+    if (input.text !== undefined && typeof input.text !== 'string')
+      throw new ControlError(400, 'BAD_REQUEST', 'text must be a string');
+    if (input.replyTo !== undefined && !Number.isInteger(input.replyTo))
+      throw new ControlError(400, 'BAD_REQUEST', 'replyTo must be an integer');
     let media: MediaRecord | undefined;
     if (input.photo) {
       const bytes = toBytes(input.photo.data, 'photo.data');
       const size = imageSize(bytes);
-      media = this.ctx.world.files.addMedia('photo', bytes, { mimeType: input.photo.mimeType ?? 'image/jpeg', w: size?.w, h: size?.h });
+      media = this.ctx.world.files.addMedia('photo', bytes, {
+        mimeType: input.photo.mimeType ?? 'image/jpeg',
+        w: size?.w,
+        h: size?.h,
+      });
     } else if (input.document) {
       const bytes = toBytes(input.document.data, 'document.data');
-      media = this.ctx.world.files.addMedia('document', bytes, { mimeType: input.document.mimeType ?? 'application/octet-stream', fileName: input.document.fileName });
+      media = this.ctx.world.files.addMedia('document', bytes, {
+        mimeType: input.document.mimeType ?? 'application/octet-stream',
+        fileName: input.document.fileName,
+      });
     }
-    const r = wrap(() => actions.sendMessage(this.ctx.world, { fromId: from.id, to, text: input.text ?? '', replyToId: input.replyTo, media }));
+    const r = wrap(() =>
+      actions.sendMessage(this.ctx.world, {
+        fromId: from.id,
+        to,
+        text: input.text ?? '',
+        replyToId: input.replyTo,
+        media,
+      }),
+    );
     deliver(this.ctx, r.events);
     return this.messageInfo(r.message, from.id);
   }
@@ -219,26 +291,47 @@ export class EmulatorControl {
   createGroup(input: { creator: UserRef; title: string; members?: UserRef[] }): { chatId: number } {
     const creator = this.user(input.creator);
     const members = (input.members ?? []).map((m) => this.user(m).id);
-    if (typeof input.title !== 'string') throw new ControlError(400, 'BAD_REQUEST', 'title must be a string');
+    if (typeof input.title !== 'string')
+      throw new ControlError(400, 'BAD_REQUEST', 'title must be a string');
     const r = wrap(() => actions.createGroup(this.ctx.world, creator.id, input.title, members));
     deliver(this.ctx, r.events);
     return { chatId: r.chatId };
   }
 
   /** Creates a channel (megagroup false) or supergroup (megagroup true). */
-  createChannel(input: { creator: UserRef; title: string; members?: UserRef[]; megagroup?: boolean; username?: string }): { channelId: number; accessHash: string } {
+  createChannel(input: {
+    creator: UserRef;
+    title: string;
+    members?: UserRef[];
+    megagroup?: boolean;
+    username?: string;
+  }): { channelId: number; accessHash: string } {
     const creator = this.user(input.creator);
     const members = (input.members ?? []).map((m) => this.user(m).id);
-    if (typeof input.title !== 'string') throw new ControlError(400, 'BAD_REQUEST', 'title must be a string');
-    const r = wrap(() => actions.createChannel(this.ctx.world, creator.id, input.title, members, !!input.megagroup, input.username));
+    if (typeof input.title !== 'string')
+      throw new ControlError(400, 'BAD_REQUEST', 'title must be a string');
+    const r = wrap(() =>
+      actions.createChannel(
+        this.ctx.world,
+        creator.id,
+        input.title,
+        members,
+        !!input.megagroup,
+        input.username,
+      ),
+    );
     deliver(this.ctx, r.events);
-    return { channelId: r.channelId, accessHash: this.ctx.world.chats.channel(r.channelId)!.accessHash };
+    return {
+      channelId: r.channelId,
+      accessHash: this.ctx.world.chats.channel(r.channelId)!.accessHash,
+    };
   }
 
   /** Adds users to a group or channel. */
   addMembers(input: { peer: TargetRef; users: UserRef[]; actor?: UserRef }): void {
     const peer = this.target(input.peer);
-    if (!Array.isArray(input.users)) throw new ControlError(400, 'BAD_REQUEST', 'users must be an array');
+    if (!Array.isArray(input.users))
+      throw new ControlError(400, 'BAD_REQUEST', 'users must be an array');
     const users = input.users.map((u) => this.user(u).id);
     const actor =
       input.actor !== undefined
@@ -251,24 +344,44 @@ export class EmulatorControl {
   }
 
   /** Edits a message `user` sent (id in the user's view of `peer`). */
-  editMessage(input: { user: UserRef; peer: TargetRef; messageId: number; text: string }): MessageInfo {
+  editMessage(input: {
+    user: UserRef;
+    peer: TargetRef;
+    messageId: number;
+    text: string;
+  }): MessageInfo {
     const u = this.user(input.user);
     const peer = this.target(input.peer);
-    if (!Number.isInteger(input.messageId) || typeof input.text !== 'string') throw new ControlError(400, 'BAD_REQUEST', 'messageId (integer) and text (string) are required');
-    const r = wrap(() => actions.editMessage(this.ctx.world, u.id, peer, input.messageId, input.text));
+    if (!Number.isInteger(input.messageId) || typeof input.text !== 'string')
+      throw new ControlError(
+        400,
+        'BAD_REQUEST',
+        'messageId (integer) and text (string) are required',
+      );
+    const r = wrap(() =>
+      actions.editMessage(this.ctx.world, u.id, peer, input.messageId, input.text),
+    );
     deliver(this.ctx, r.events);
     return this.messageInfo(r.message, u.id);
   }
 
   /** Deletes messages of `user` (ids in the user's view); for channels pass `peer`. `revoke` (default true) deletes for everyone. */
-  deleteMessages(input: { user: UserRef; peer?: TargetRef; messageIds: number[]; revoke?: boolean }): { deleted: number } {
+  deleteMessages(input: {
+    user: UserRef;
+    peer?: TargetRef;
+    messageIds: number[];
+    revoke?: boolean;
+  }): { deleted: number } {
     const u = this.user(input.user);
-    if (!Array.isArray(input.messageIds) || !input.messageIds.every((i) => Number.isInteger(i))) throw new ControlError(400, 'BAD_REQUEST', 'messageIds must be integers');
+    if (!Array.isArray(input.messageIds) || !input.messageIds.every((i) => Number.isInteger(i)))
+      throw new ControlError(400, 'BAD_REQUEST', 'messageIds must be integers');
     const peer = input.peer !== undefined ? this.target(input.peer) : undefined;
     const r =
       peer?.type === 'channel'
         ? wrap(() => actions.deleteChannelMessages(this.ctx.world, u.id, peer.id, input.messageIds))
-        : wrap(() => actions.deleteMessages(this.ctx.world, u.id, input.messageIds, input.revoke ?? true));
+        : wrap(() =>
+            actions.deleteMessages(this.ctx.world, u.id, input.messageIds, input.revoke ?? true),
+          );
     deliver(this.ctx, r.events);
     return { deleted: r.ptsCount };
   }
@@ -278,10 +391,20 @@ export class EmulatorControl {
     const u = this.user(ref);
     const peer = opts.peer !== undefined ? this.target(opts.peer) : undefined;
     const out: StoredMessage[] = [];
-    if (!peer || peer.type !== 'channel') for (const m of this.ctx.world.messages.box(u.id).values()) if (m.fromId === u.id && !m.action) out.push(m);
-    const channels = peer ? (peer.type === 'channel' ? [peer.id] : []) : this.ctx.world.chats.channelsOf(u.id).map((c) => c.id);
-    for (const id of channels) for (const m of this.ctx.world.messages.channelBox(id).values()) if (m.fromId === u.id && !m.action) out.push(m);
-    const filtered = peer ? out.filter((m) => m.peer.type === peer.type && m.peer.id === peer.id) : out;
+    if (!peer || peer.type !== 'channel')
+      for (const m of this.ctx.world.messages.box(u.id).values())
+        if (m.fromId === u.id && !m.action) out.push(m);
+    const channels = peer
+      ? peer.type === 'channel'
+        ? [peer.id]
+        : []
+      : this.ctx.world.chats.channelsOf(u.id).map((c) => c.id);
+    for (const id of channels)
+      for (const m of this.ctx.world.messages.channelBox(id).values())
+        if (m.fromId === u.id && !m.action) out.push(m);
+    const filtered = peer
+      ? out.filter((m) => m.peer.type === peer.type && m.peer.id === peer.id)
+      : out;
     filtered.sort((a, b) => a.date - b.date || a.id - b.id);
     return filtered.slice(-(opts.limit ?? 100)).map((m) => this.messageInfo(m, u.id));
   }
@@ -303,7 +426,11 @@ export class EmulatorControl {
     if (!server) return [];
     const userId = ref === undefined ? undefined : this.user(ref).id;
     return server.connections(userId).map((c) => {
-      const info: ConnectionInfo = { id: c.id, remote: c.remote, receivesUpdates: c.receivesUpdates };
+      const info: ConnectionInfo = {
+        id: c.id,
+        remote: c.remote,
+        receivesUpdates: c.receivesUpdates,
+      };
       if (c.authKey) info.authKeyId = c.authKey.id;
       if (c.authKey?.userId !== undefined) info.userId = c.authKey.userId;
       if (c.sessionId) info.sessionId = c.sessionId;
@@ -319,7 +446,11 @@ export class EmulatorControl {
       .all()
       .filter((k) => userId === undefined || k.userId === userId)
       .map((k) => {
-        const info: AuthKeyInfo = { id: k.id, createdAt: k.createdAt, liveConnections: conns.filter((c) => c.authKey?.id === k.id).length };
+        const info: AuthKeyInfo = {
+          id: k.id,
+          createdAt: k.createdAt,
+          liveConnections: conns.filter((c) => c.authKey?.id === k.id).length,
+        };
         if (k.userId !== undefined) info.userId = k.userId;
         if (k.layer !== undefined) info.layer = k.layer;
         if (k.client) {
@@ -338,15 +469,20 @@ export class EmulatorControl {
    * (transport error -404). Errors: 404 AUTH_KEY_NOT_FOUND.
    */
   revokeAuthorization(authKeyId: string, mode: 'revoke' | 'logout' = 'revoke'): void {
-    if (mode !== 'revoke' && mode !== 'logout') throw new ControlError(400, 'BAD_REQUEST', 'mode must be revoke or logout');
-    const ok = mode === 'revoke' ? revokeKey(this.ctx, String(authKeyId)) : logOutKey(this.ctx, String(authKeyId));
+    if (mode !== 'revoke' && mode !== 'logout')
+      throw new ControlError(400, 'BAD_REQUEST', 'mode must be revoke or logout');
+    const ok =
+      mode === 'revoke'
+        ? revokeKey(this.ctx, String(authKeyId))
+        : logOutKey(this.ctx, String(authKeyId));
     if (!ok) throw new ControlError(404, 'AUTH_KEY_NOT_FOUND', `no auth key ${authKeyId}`);
   }
 
   /** Injects a Telegram-level fault (FLOOD_WAIT_X or any RPC error). Errors: 400 BAD_REQUEST. */
   injectFault(spec: FaultSpec & { user?: UserRef }): Fault {
     try {
-      if (!spec || typeof spec !== 'object') throw new ControlError(400, 'BAD_REQUEST', 'fault must be an object');
+      if (!spec || typeof spec !== 'object')
+        throw new ControlError(400, 'BAD_REQUEST', 'fault must be an object');
       const { user, ...s } = spec;
       if (s.userId === undefined && user !== undefined) s.userId = this.user(user).id;
       return this.ctx.faults.add(s);
@@ -381,20 +517,30 @@ export class EmulatorControl {
 
   /** Refuses new TCP connections for `seconds`. */
   refuseConnections(seconds: number): void {
-    if (typeof seconds !== 'number' || !(seconds >= 0)) throw new ControlError(400, 'BAD_REQUEST', 'seconds must be a non-negative number');
+    if (typeof seconds !== 'number' || !(seconds >= 0))
+      throw new ControlError(400, 'BAD_REQUEST', 'seconds must be a non-negative number');
     this.requireServer().refuseConnectionsFor(seconds * 1000);
   }
 
   /** Adds `ms` latency to every outgoing packet (0 turns it off). */
   setLatency(ms: number): void {
-    if (typeof ms !== 'number' || !(ms >= 0)) throw new ControlError(400, 'BAD_REQUEST', 'ms must be a non-negative number');
+    if (typeof ms !== 'number' || !(ms >= 0))
+      throw new ControlError(400, 'BAD_REQUEST', 'ms must be a non-negative number');
     this.requireServer().setLatency(ms);
   }
 
   /** Counters of the MTProto server and the API layer. */
   counters(): EmulatorCounters {
     const server = this.server();
-    const base: ServerCounters = server ? { ...server.counters } : { connectionsAccepted: 0, authKeysCreated: 0, authKeyDuplicated: 0, updatesPushed: 0, rpcCalls: 0 };
+    const base: ServerCounters = server
+      ? { ...server.counters }
+      : {
+          connectionsAccepted: 0,
+          authKeysCreated: 0,
+          authKeyDuplicated: 0,
+          updatesPushed: 0,
+          rpcCalls: 0,
+        };
     return {
       ...base,
       api: JSON.parse(JSON.stringify(this.ctx.counters)) as ApiCounters,

@@ -34,7 +34,8 @@ function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
       if (!text.trim()) return resolve({});
       try {
         const parsed: unknown = JSON.parse(text);
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return reject(new ControlError(400, 'BAD_REQUEST', 'body must be a JSON object'));
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+          return reject(new ControlError(400, 'BAD_REQUEST', 'body must be a JSON object'));
         resolve(parsed as Record<string, unknown>);
       } catch {
         reject(new ControlError(400, 'BAD_JSON', 'body is not valid JSON'));
@@ -63,10 +64,19 @@ export function controlRoutes(control: EmulatorControl): Route[] {
     r('GET', '/users', () => control.listUsers()),
     r('POST', '/users', (_p, b) => control.createUser(b as any)),
     r('GET', '/users/:ref', ([u]) => control.getUser(ref(u!))),
-    r('POST', '/users/:ref/deactivate', ([u], b) => control.setDeactivated(ref(u!), b.deactivated === undefined ? true : !!b.deactivated)),
-    r('POST', '/users/:ref/contacts', ([u], b) => (control.addContact(ref(u!), b.contact as any), { ok: true })),
+    r('POST', '/users/:ref/deactivate', ([u], b) =>
+      control.setDeactivated(ref(u!), b.deactivated === undefined ? true : !!b.deactivated),
+    ),
+    r(
+      'POST',
+      '/users/:ref/contacts',
+      ([u], b) => (control.addContact(ref(u!), b.contact as any), { ok: true }),
+    ),
     r('GET', '/users/:ref/sent', ([u], _b, q) =>
-      control.sentMessages(ref(u!), { peer: q.get('peer') ?? undefined, limit: q.has('limit') ? Number(q.get('limit')) : undefined }),
+      control.sentMessages(ref(u!), {
+        peer: q.get('peer') ?? undefined,
+        limit: q.has('limit') ? Number(q.get('limit')) : undefined,
+      }),
     ),
     r('GET', '/users/:ref/history', ([u], _b, q) => {
       const peer = q.get('peer');
@@ -80,14 +90,23 @@ export function controlRoutes(control: EmulatorControl): Route[] {
       if (!c) throw new ControlError(404, 'CODE_NOT_FOUND', 'no code was sent to this phone');
       return c;
     }),
-    r('POST', '/phones/:phone/ban', ([p], b) => (control.banPhone(decodeURIComponent(p!), b.banned === undefined ? true : !!b.banned), { ok: true })),
+    r(
+      'POST',
+      '/phones/:phone/ban',
+      ([p], b) => (
+        control.banPhone(decodeURIComponent(p!), b.banned === undefined ? true : !!b.banned),
+        { ok: true }
+      ),
+    ),
     r('POST', '/settings', (_p, b) => {
-      if (typeof b.signUpAllowed !== 'boolean') throw new ControlError(400, 'BAD_REQUEST', 'signUpAllowed must be a boolean');
+      if (typeof b.signUpAllowed !== 'boolean')
+        throw new ControlError(400, 'BAD_REQUEST', 'signUpAllowed must be a boolean');
       control.setSignUpAllowed(b.signUpAllowed);
       return { ok: true };
     }),
     r('POST', '/login-tokens/accept', (_p, b) => {
-      if (typeof b.token !== 'string' || (typeof b.user !== 'string' && typeof b.user !== 'number')) throw new ControlError(400, 'BAD_REQUEST', 'token (string) and user are required');
+      if (typeof b.token !== 'string' || (typeof b.user !== 'string' && typeof b.user !== 'number'))
+        throw new ControlError(400, 'BAD_REQUEST', 'token (string) and user are required');
       return control.acceptLoginToken(b.token, b.user);
     }),
     r('POST', '/messages', (_p, b) => control.sendMessage(b as any)),
@@ -98,14 +117,26 @@ export function controlRoutes(control: EmulatorControl): Route[] {
     r('POST', '/members', (_p, b) => (control.addMembers(b as any), { ok: true })),
     r('GET', '/connections', () => control.connections()),
     r('GET', '/auth-keys', () => control.authKeys()),
-    r('POST', '/auth-keys/:id/revoke', ([id]) => (control.revokeAuthorization(decodeURIComponent(id!), 'revoke'), { ok: true })),
-    r('POST', '/auth-keys/:id/logout', ([id]) => (control.revokeAuthorization(decodeURIComponent(id!), 'logout'), { ok: true })),
+    r(
+      'POST',
+      '/auth-keys/:id/revoke',
+      ([id]) => (control.revokeAuthorization(decodeURIComponent(id!), 'revoke'), { ok: true }),
+    ),
+    r(
+      'POST',
+      '/auth-keys/:id/logout',
+      ([id]) => (control.revokeAuthorization(decodeURIComponent(id!), 'logout'), { ok: true }),
+    ),
     r('GET', '/faults', () => control.listFaults()),
     r('POST', '/faults', (_p, b) => control.injectFault(b as any)),
     r('DELETE', '/faults', () => ({ removed: control.clearFaults() })),
     r('DELETE', '/faults/:id', ([id]) => ({ removed: control.clearFaults(Number(id)) })),
     r('POST', '/server/drop', (_p, b) => ({ dropped: control.dropConnections(b as any) })),
-    r('POST', '/server/refuse', (_p, b) => (control.refuseConnections(b.seconds as number), { ok: true })),
+    r(
+      'POST',
+      '/server/refuse',
+      (_p, b) => (control.refuseConnections(b.seconds as number), { ok: true }),
+    ),
     r('POST', '/server/latency', (_p, b) => (control.setLatency(b.ms as number), { ok: true })),
     r('GET', '/counters', () => control.counters()),
   ];
@@ -114,12 +145,19 @@ export function controlRoutes(control: EmulatorControl): Route[] {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body ?? null);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
 /** Starts the HTTP control server on host:port (0 = any free port). Resolves with the server and its URL. */
-export async function startControlHttp(control: EmulatorControl, host: string, port: number): Promise<{ server: Server; url: string }> {
+export async function startControlHttp(
+  control: EmulatorControl,
+  host: string,
+  port: number,
+): Promise<{ server: Server; url: string }> {
   const routes = controlRoutes(control);
   const server = createServer((req, res) => {
     void (async () => {
@@ -136,10 +174,12 @@ export async function startControlHttp(control: EmulatorControl, host: string, p
           const result = await route.handler(m.slice(1), body, url.searchParams);
           return send(res, 200, result === undefined ? { ok: true } : result);
         }
-        if (matchedPath) throw new ControlError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed on ${path}`);
+        if (matchedPath)
+          throw new ControlError(405, 'METHOD_NOT_ALLOWED', `${req.method} not allowed on ${path}`);
         throw new ControlError(404, 'NOT_FOUND', `no route ${req.method} ${path}`);
       } catch (e) {
-        if (e instanceof ControlError) return send(res, e.status, { error: { code: e.code, message: e.message } });
+        if (e instanceof ControlError)
+          return send(res, e.status, { error: { code: e.code, message: e.message } });
         send(res, 500, { error: { code: 'INTERNAL', message: (e as Error).message } });
       }
     })();

@@ -25,9 +25,18 @@ export class ChatStore {
   }
 
   /** Creates a channel (`megagroup` false) or supergroup (`megagroup` true). */
-  createChannel(creatorId: number, title: string, members: number[], megagroup: boolean, username?: string): ChannelRecord {
+  createChannel(
+    creatorId: number,
+    title: string,
+    members: number[],
+    megagroup: boolean,
+    username?: string,
+  ): ChannelRecord {
     if (!title.trim()) throw new WorldError('CHAT_TITLE_EMPTY', 'title is empty');
-    if (username !== undefined && [...this.channels.values()].some((c) => c.username?.toLowerCase() === username.toLowerCase())) {
+    if (
+      username !== undefined &&
+      [...this.channels.values()].some((c) => c.username?.toLowerCase() === username.toLowerCase())
+    ) {
       throw new WorldError('USERNAME_OCCUPIED', `username ${username} taken`);
     }
     const channel: ChannelRecord = {

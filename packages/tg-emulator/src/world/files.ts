@@ -22,11 +22,23 @@ export class FileStore {
   private readonly uploads = new Map<string, Upload>();
 
   /** Stores `bytes` and returns a media record (not yet attached to a message). */
-  addMedia(kind: 'photo' | 'document', bytes: Buffer, opts: { mimeType: string; fileName?: string; w?: number; h?: number }): MediaRecord {
+  addMedia(
+    kind: 'photo' | 'document',
+    bytes: Buffer,
+    opts: { mimeType: string; fileName?: string; w?: number; h?: number },
+  ): MediaRecord {
     const id = randomLong();
     const fileKey = `${kind}:${id}`;
     this.files.set(fileKey, bytes);
-    const rec: MediaRecord = { kind, id, accessHash: randomLong(), fileKey, mimeType: opts.mimeType, size: bytes.length, date: nowSeconds() };
+    const rec: MediaRecord = {
+      kind,
+      id,
+      accessHash: randomLong(),
+      fileKey,
+      mimeType: opts.mimeType,
+      size: bytes.length,
+      date: nowSeconds(),
+    };
     if (opts.fileName) rec.fileName = opts.fileName;
     if (opts.w) rec.w = opts.w;
     if (opts.h) rec.h = opts.h;
@@ -50,8 +62,10 @@ export class FileStore {
    */
   savePart(owner: string, fileId: string, part: number, bytes: Buffer, totalParts?: number): void {
     if (part < 0 || part > 7999) throw new WorldError('FILE_PART_INVALID', `part ${part}`);
-    if (totalParts !== undefined && (totalParts < 1 || totalParts > 8000 || part >= totalParts)) throw new WorldError('FILE_PARTS_INVALID', `total ${totalParts}`);
-    if (bytes.length > 512 * 1024) throw new WorldError('FILE_PART_TOO_BIG', `${bytes.length} bytes`);
+    if (totalParts !== undefined && (totalParts < 1 || totalParts > 8000 || part >= totalParts))
+      throw new WorldError('FILE_PARTS_INVALID', `total ${totalParts}`);
+    if (bytes.length > 512 * 1024)
+      throw new WorldError('FILE_PART_TOO_BIG', `${bytes.length} bytes`);
     const key = `${owner}:${fileId}`;
     let up = this.uploads.get(key);
     if (!up) {
@@ -89,7 +103,10 @@ export class FileStore {
   }
 
   toJSON(): { media: MediaRecord[]; files: Array<[string, string]> } {
-    return { media: [...this.media.values()], files: [...this.files.entries()].map(([k, v]) => [k, v.toString('base64')]) };
+    return {
+      media: [...this.media.values()],
+      files: [...this.files.entries()].map(([k, v]) => [k, v.toString('base64')]),
+    };
   }
 
   load(data: { media: MediaRecord[]; files: Array<[string, string]> }): void {

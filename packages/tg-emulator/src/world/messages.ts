@@ -57,7 +57,8 @@ export class MessageStore {
   /** Stores a channel message. `senderRandom` records the sender's random_id for de-duplication. */
   putChannel(channelId: number, msg: StoredMessage): void {
     this.channelBox(channelId).set(msg.id, msg);
-    if (msg.randomId) this.randomIds.set(`${msg.fromId}:${peerKey(msg.peer)}:${msg.randomId}`, msg.id);
+    if (msg.randomId)
+      this.randomIds.set(`${msg.fromId}:${peerKey(msg.peer)}:${msg.randomId}`, msg.id);
   }
 
   /** Message id previously sent by `userId` to `peer` with `randomId`, if any. */
@@ -131,7 +132,8 @@ export class MessageStore {
   load(data: ReturnType<MessageStore['toJSON']>): void {
     for (const [u, msgs] of data.boxes) for (const m of msgs) this.put(u, m);
     for (const [c, msgs] of data.channelBoxes) for (const m of msgs) this.putChannel(c, m);
-    for (const [u, ds] of data.dialogs) for (const d of ds) Object.assign(this.dialog(u, d.peer), d);
+    for (const [u, ds] of data.dialogs)
+      for (const d of ds) Object.assign(this.dialog(u, d.peer), d);
     this.nextGid = data.nextGid;
   }
 }

@@ -112,7 +112,10 @@ export interface StoredMessage {
   /** Global id linking the box copies of one private/group message (0 for channel messages). */
   gid: number;
   /** Service action (group created, user added) instead of text; rendered as messageService. */
-  action?: { type: 'chatCreate'; title: string; users: number[] } | { type: 'chatAddUser'; users: number[] } | { type: 'channelCreate'; title: string };
+  action?:
+    | { type: 'chatCreate'; title: string; users: number[] }
+    | { type: 'chatAddUser'; users: number[] }
+    | { type: 'channelCreate'; title: string };
 }
 
 /** One dialog of an account. */
@@ -142,7 +145,8 @@ export interface LogEntry<U = StoredUpdate> {
 }
 
 /** A channel update (https://core.telegram.org/api/updates, per-channel pts). */
-export type StoredChannelUpdate = { t: 'new'; id: number } | { t: 'edit'; id: number } | { t: 'del'; ids: number[] };
+export type StoredChannelUpdate =
+  { t: 'new'; id: number } | { t: 'edit'; id: number } | { t: 'del'; ids: number[] };
 
 /** Per-account update state and message box. */
 export interface AccountRecord {

@@ -45,7 +45,12 @@ export class UpdateLogs {
   }
 
   /** Appends a channel update; `pts` is the channel's pts after the update (already advanced by the caller). */
-  appendChannel(channelId: number, pts: number, u: StoredChannelUpdate, ptsCount = 1): LogEntry<StoredChannelUpdate> {
+  appendChannel(
+    channelId: number,
+    pts: number,
+    u: StoredChannelUpdate,
+    ptsCount = 1,
+  ): LogEntry<StoredChannelUpdate> {
     let log = this.channelLogs.get(channelId);
     if (!log) {
       log = [];
@@ -58,7 +63,11 @@ export class UpdateLogs {
   }
 
   /** Channel entries with pts greater than `pts`, or `undefined` when the log does not reach back that far. */
-  channelSince(channelId: number, currentPts: number, pts: number): LogEntry<StoredChannelUpdate>[] | undefined {
+  channelSince(
+    channelId: number,
+    currentPts: number,
+    pts: number,
+  ): LogEntry<StoredChannelUpdate>[] | undefined {
     const log = this.channelLogs.get(channelId) ?? [];
     const first = log[0];
     if (first && first.pts - first.ptsCount > pts) return undefined;
@@ -72,11 +81,17 @@ export class UpdateLogs {
     return log?.[log.length - 1]?.date ?? 0;
   }
 
-  toJSON(): { accounts: AccountRecord[]; channels: Array<[number, LogEntry<StoredChannelUpdate>[]]> } {
+  toJSON(): {
+    accounts: AccountRecord[];
+    channels: Array<[number, LogEntry<StoredChannelUpdate>[]]>;
+  } {
     return { accounts: [...this.accounts.values()], channels: [...this.channelLogs.entries()] };
   }
 
-  load(data: { accounts: AccountRecord[]; channels: Array<[number, LogEntry<StoredChannelUpdate>[]]> }): void {
+  load(data: {
+    accounts: AccountRecord[];
+    channels: Array<[number, LogEntry<StoredChannelUpdate>[]]>;
+  }): void {
     for (const a of data.accounts) this.accounts.set(a.userId, a);
     for (const [id, log] of data.channels) this.channelLogs.set(id, log);
   }

@@ -43,12 +43,17 @@ export class UserStore {
   /** Creates a user. Throws {@link WorldError} `PHONE_NUMBER_OCCUPIED`, `USERNAME_OCCUPIED`, `PHONE_NUMBER_INVALID`, `USERNAME_INVALID`. */
   create(input: NewUser): UserRecord {
     const phone = normalizePhone(input.phone);
-    if (!isValidPhone(phone)) throw new WorldError('PHONE_NUMBER_INVALID', `invalid phone ${input.phone}`);
-    if (this.byPhone.has(phone)) throw new WorldError('PHONE_NUMBER_OCCUPIED', `phone ${phone} already registered`);
-    if (!input.firstName || input.firstName.length > 64) throw new WorldError('FIRSTNAME_INVALID', 'first name must be 1..64 characters');
+    if (!isValidPhone(phone))
+      throw new WorldError('PHONE_NUMBER_INVALID', `invalid phone ${input.phone}`);
+    if (this.byPhone.has(phone))
+      throw new WorldError('PHONE_NUMBER_OCCUPIED', `phone ${phone} already registered`);
+    if (!input.firstName || input.firstName.length > 64)
+      throw new WorldError('FIRSTNAME_INVALID', 'first name must be 1..64 characters');
     if (input.username !== undefined) {
-      if (!/^[a-zA-Z][a-zA-Z0-9_]{3,31}$/.test(input.username)) throw new WorldError('USERNAME_INVALID', `invalid username ${input.username}`);
-      if (this.byUsername.has(input.username.toLowerCase())) throw new WorldError('USERNAME_OCCUPIED', `username ${input.username} taken`);
+      if (!/^[a-zA-Z][a-zA-Z0-9_]{3,31}$/.test(input.username))
+        throw new WorldError('USERNAME_INVALID', `invalid username ${input.username}`);
+      if (this.byUsername.has(input.username.toLowerCase()))
+        throw new WorldError('USERNAME_OCCUPIED', `username ${input.username} taken`);
     }
     const user: UserRecord = {
       id: this.nextId++,
