@@ -11,9 +11,9 @@ import { join } from 'node:path';
 export const KUSTOMIZE_VERSION = 'v5.7.1';
 const MODULE = 'sigs.k8s.io/kustomize/kustomize/v5';
 
-/** Where the binary is cached (override the directory with TGBRIDGE_BIN_DIR). */
+/** Where the binary is cached (override the directory with TGBRIDGE_CACHE_DIR, as packages/testinfra does). */
 export function kustomizePath(): string {
-  const dir = process.env.TGBRIDGE_BIN_DIR ?? join(homedir(), '.cache/tgbridge/bin');
+  const dir = process.env.TGBRIDGE_CACHE_DIR || join(homedir(), '.cache/tgbridge/bin');
   return join(dir, `kustomize-${KUSTOMIZE_VERSION}`);
 }
 

@@ -24,7 +24,11 @@ export function client(emu: RunningEmulator, session = ''): TelegramClient {
 }
 
 /** Logs `phone` in with the code read from the control API; returns the connected client. */
-export async function login(emu: RunningEmulator, phone: string, password?: string): Promise<TelegramClient> {
+export async function login(
+  emu: RunningEmulator,
+  phone: string,
+  password?: string,
+): Promise<TelegramClient> {
   const c = client(emu);
   await c.start({
     phoneNumber: phone,
@@ -38,7 +42,11 @@ export async function login(emu: RunningEmulator, phone: string, password?: stri
 }
 
 /** Resolves when `check` returns true (polls every 20 ms), rejects after `ms`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms = 5000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     if (await check()) return;

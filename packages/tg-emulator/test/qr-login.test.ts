@@ -65,14 +65,20 @@ describe('QR login', () => {
     const c = client(emu);
     try {
       await c.connect();
-      const t = (await c.invoke(new Api.auth.ExportLoginToken({ ...API, exceptIds: [] }))) as Api.auth.LoginToken;
+      const t = (await c.invoke(
+        new Api.auth.ExportLoginToken({ ...API, exceptIds: [] }),
+      )) as Api.auth.LoginToken;
       expect(t.expires).toBeGreaterThan(Date.now() / 1000 - 1);
       await new Promise((r) => setTimeout(r, 1200));
-      expect(() => emu.control.acceptLoginToken(Buffer.from(t.token), '+15551001')).toThrow(/AUTH_TOKEN_EXPIRED/);
+      expect(() => emu.control.acceptLoginToken(Buffer.from(t.token), '+15551001')).toThrow(
+        /AUTH_TOKEN_EXPIRED/,
+      );
       expect(() => emu.control.acceptLoginToken('AAAA', '+15551001')).toThrow(/AUTH_TOKEN_INVALID/);
       const again = await c.invoke(new Api.auth.ExportLoginToken({ ...API, exceptIds: [] }));
       expect(again).toBeInstanceOf(Api.auth.LoginToken);
-      await expect(c.invoke(new Api.updates.GetState())).rejects.toMatchObject({ errorMessage: 'AUTH_KEY_UNREGISTERED' });
+      await expect(c.invoke(new Api.updates.GetState())).rejects.toMatchObject({
+        errorMessage: 'AUTH_KEY_UNREGISTERED',
+      });
     } finally {
       await closeAll(c);
     }
@@ -86,7 +92,9 @@ describe('QR login', () => {
       c.addEventHandler((u: unknown) => {
         if (u instanceof Api.UpdateLoginToken) seen.push('token');
       });
-      const t = (await c.invoke(new Api.auth.ExportLoginToken({ ...API, exceptIds: [] }))) as Api.auth.LoginToken;
+      const t = (await c.invoke(
+        new Api.auth.ExportLoginToken({ ...API, exceptIds: [] }),
+      )) as Api.auth.LoginToken;
       emu.control.acceptLoginToken(Buffer.from(t.token), '+15551001');
       await waitFor(() => seen.length > 0, 3000, 'updateLoginToken');
       const ok = await c.invoke(new Api.auth.ExportLoginToken({ ...API, exceptIds: [] }));

@@ -38,7 +38,11 @@ describe('sessions and faults', () => {
     const errorsBefore = emu.server.stats.transportErrors;
     try {
       void again.connect().catch(() => undefined);
-      await waitFor(() => emu.server.stats.transportErrors > errorsBefore, 5000, 'transport error -404');
+      await waitFor(
+        () => emu.server.stats.transportErrors > errorsBefore,
+        5000,
+        'transport error -404',
+      );
       expect(emu.control.authKeys('+15553001')).toHaveLength(0);
     } finally {
       await closeAll(again);
@@ -50,8 +54,14 @@ describe('sessions and faults', () => {
     try {
       const [key] = emu.control.authKeys('+15553002');
       emu.control.revokeAuthorization(key!.id);
-      await expect(c.invoke(new Api.updates.GetState())).rejects.toMatchObject({ code: 401, errorMessage: 'SESSION_REVOKED' });
-      await expect(c.getMe()).rejects.toMatchObject({ code: 401, errorMessage: 'AUTH_KEY_UNREGISTERED' });
+      await expect(c.invoke(new Api.updates.GetState())).rejects.toMatchObject({
+        code: 401,
+        errorMessage: 'SESSION_REVOKED',
+      });
+      await expect(c.getMe()).rejects.toMatchObject({
+        code: 401,
+        errorMessage: 'AUTH_KEY_UNREGISTERED',
+      });
     } finally {
       await closeAll(c);
     }
@@ -64,7 +74,9 @@ describe('sessions and faults', () => {
       const auths = await a.invoke(new Api.account.GetAuthorizations());
       const other = auths.authorizations.find((x) => !x.current)!;
       expect(await a.invoke(new Api.account.ResetAuthorization({ hash: other.hash }))).toBe(true);
-      await expect(b.invoke(new Api.updates.GetState())).rejects.toMatchObject({ errorMessage: 'SESSION_REVOKED' });
+      await expect(b.invoke(new Api.updates.GetState())).rejects.toMatchObject({
+        errorMessage: 'SESSION_REVOKED',
+      });
       expect(await a.checkAuthorization()).toBe(true);
     } finally {
       await closeAll(a, b);
@@ -75,7 +87,12 @@ describe('sessions and faults', () => {
     const c = await login(emu, '+15553003');
     try {
       const user = emu.control.getUser('+15553003');
-      const fault = emu.control.injectFault({ kind: 'flood_wait', method: 'messages.sendMessage', userId: user.id, seconds: 42 });
+      const fault = emu.control.injectFault({
+        kind: 'flood_wait',
+        method: 'messages.sendMessage',
+        userId: user.id,
+        seconds: 42,
+      });
       const err = await c.sendMessage('me', { message: 'x' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FloodWaitError);
       expect((err as FloodWaitError).seconds).toBe(42);
@@ -84,7 +101,13 @@ describe('sessions and faults', () => {
       emu.control.clearFaults(fault.id);
       expect((await c.sendMessage('me', { message: 'after flood' })).message).toBe('after flood');
       // a one-shot generic RPC error
-      emu.control.injectFault({ kind: 'rpc_error', method: 'updates.GetState', code: 500, message: 'INTERNAL', times: 1 });
+      emu.control.injectFault({
+        kind: 'rpc_error',
+        method: 'updates.GetState',
+        code: 500,
+        message: 'INTERNAL',
+        times: 1,
+      });
       await expect(c.invoke(new Api.updates.GetState())).rejects.toMatchObject({ code: 500 });
       expect(await c.checkAuthorization()).toBe(true);
     } finally {
@@ -96,7 +119,10 @@ describe('sessions and faults', () => {
     const c = await login(emu, '+15553004');
     try {
       emu.control.setDeactivated('+15553004');
-      await expect(c.getMe()).rejects.toMatchObject({ code: 401, errorMessage: 'USER_DEACTIVATED' });
+      await expect(c.getMe()).rejects.toMatchObject({
+        code: 401,
+        errorMessage: 'USER_DEACTIVATED',
+      });
       emu.control.setDeactivated('+15553004', false);
       expect((await c.getMe()).firstName).toBe('Dee');
     } finally {
@@ -111,11 +137,25 @@ describe('sessions and faults', () => {
       c.addEventHandler((e: NewMessageEvent) => void got.push(e), new NewMessage({}));
       const before = emu.server.counters.connectionsAccepted;
       expect(emu.control.dropConnections({ user: '+15553001' })).toBeGreaterThan(0);
-      await waitFor(() => emu.server.counters.connectionsAccepted > before && emu.control.connections('+15553001').length > 0, 15000, 'reconnect');
+      await waitFor(
+        () =>
+          emu.server.counters.connectionsAccepted > before &&
+          emu.control.connections('+15553001').length > 0,
+        15000,
+        'reconnect',
+      );
       // GramJS needs one request on the new connection before it is an update-receiving session
       await c.getMe();
-      emu.control.sendMessage({ from: '+15553002', to: { user: '+15553001' }, text: 'after the drop' });
-      await waitFor(() => got.some((e) => e.message.message === 'after the drop'), 10000, 'message after reconnect');
+      emu.control.sendMessage({
+        from: '+15553002',
+        to: { user: '+15553001' },
+        text: 'after the drop',
+      });
+      await waitFor(
+        () => got.some((e) => e.message.message === 'after the drop'),
+        10000,
+        'message after reconnect',
+      );
     } finally {
       await closeAll(c);
     }
