@@ -185,6 +185,8 @@ export function createApp(config: ConnectorConfig, opts: { logger?: Logger } = {
       placement = p;
 
       await membership.start();
+      // let shards that start together see each other before taking sessions
+      await new Promise((r) => setTimeout(r, config.HEARTBEAT_INTERVAL_MS));
       p.setKnown(await repo.listLive());
       const lw = await leasesKv.watch({ key: '>' });
       leaseWatch = lw;

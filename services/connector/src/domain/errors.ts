@@ -37,8 +37,11 @@ export function isAuthError(e: unknown): boolean {
 /** Seconds of a FLOOD_WAIT (or SLOWMODE_WAIT / FLOOD_PREMIUM_WAIT) error, else undefined. */
 export function floodWaitSeconds(e: unknown): number | undefined {
   const s = (e as { seconds?: unknown })?.seconds;
+  const code = (e as { code?: unknown })?.code;
   const name = rpcErrorName(e);
-  if (typeof s === 'number' && name !== undefined && /WAIT/.test(name)) return s;
+  // GramJS's FloodWaitError: code 420, errorMessage "FLOOD", seconds
+  if (typeof s === 'number' && (code === 420 || (name !== undefined && /FLOOD|WAIT/.test(name))))
+    return s;
   const m = name ? /^(?:FLOOD_WAIT|FLOOD_PREMIUM_WAIT|SLOWMODE_WAIT)_(\d+)$/.exec(name) : null;
   return m ? Number(m[1]) : undefined;
 }

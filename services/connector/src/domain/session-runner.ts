@@ -98,6 +98,7 @@ export class SessionRunner {
   private needsRecovery = false;
   private statusCounter = 0;
   private busy = false;
+  private generation = 0;
   private readonly log: Logger;
 
   constructor(
@@ -167,14 +168,22 @@ export class SessionRunner {
     this.status = 'connecting';
     let client: TelegramClient | undefined;
     try {
-      client = await openClient(this.deps.target, this.secret, {
+      const generation = ++this.generation;
+      const opening = openClient(this.deps.target, this.secret, {
         onUpdates: (u) => {
-          if (this.client === client) this.enqueue(() => this.handleUpdates(u));
+          if (this.generation === generation && !this.isStopped())
+            void this.enqueue(() => this.handleUpdates(u));
         },
         onDrop: (reason) => {
-          if (this.client === client) this.onDrop(reason);
+          if (this.generation === generation) this.onDrop(reason);
         },
       });
+      client = await withTimeout(
+        opening,
+        this.deps.settings.requestTimeoutMs * 2,
+        'connect',
+        (late) => void destroyClient(late),
+      );
       if (this.isStopped()) {
         await destroyClient(client);
         return;
@@ -248,6 +257,7 @@ export class SessionRunner {
   private onDrop(reason: string): void {
     if (this.status !== 'live') return;
     this.log.info({ reason }, 'connection lost');
+    this.generation++;
     this.status = 'down';
     this.deps.metrics.liveSessions.dec();
     this.lostAt = new Date();
@@ -310,6 +320,7 @@ export class SessionRunner {
   async stop(): Promise<void> {
     if (this.status === 'live') this.deps.metrics.liveSessions.dec();
     if (!this.isStopped()) this.status = 'stopped';
+    this.generation++;
     const c = this.client;
     this.client = undefined;
     if (c) await destroyClient(c);
@@ -321,6 +332,7 @@ export class SessionRunner {
     if (this.status === 'expired') return;
     if (this.status === 'live') this.deps.metrics.liveSessions.dec();
     this.status = 'expired';
+    this.generation++;
     this.log.warn({ reason }, 'session expired (revoked by Telegram)');
     this.deps.metrics.sessionsExpired.inc();
     const c = this.client;
@@ -741,6 +753,29 @@ export class SessionRunner {
   static chatIdOf(peer: Api.TypePeer): string {
     return markedId(peer);
   }
+}
+
+/** Resolves with `p`, or rejects after `ms`; a late result is handed to `onLate` (to be closed). */
+function withTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+  what: string,
+  onLate: (v: T) => void,
+): Promise<T> {
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then((v) => {
+      if (timedOut) onLate(v);
+      return v;
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new RequestTimeoutError(what));
+      }, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function channelOf(u: Api.TypeUpdate): string | undefined {
