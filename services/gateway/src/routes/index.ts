@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
 import adminKeys from './admin-keys.js';
+import messages from './messages.js';
 import sessions from './sessions.js';
 import system from './system.js';
 import telegramLogin from './telegram-login.js';
@@ -18,4 +19,4 @@ import telegramLogin from './telegram-login.js';
 export type RouteModule = (app: FastifyInstance, deps: GatewayDeps) => Promise<void>;
 
 /** Route modules, in registration order. */
-export const routeModules: RouteModule[] = [system, telegramLogin, sessions, adminKeys];
+export const routeModules: RouteModule[] = [system, telegramLogin, sessions, adminKeys, messages];
