@@ -31,7 +31,8 @@ for (const name of [...variables].sort()) {
   if (!new RegExp(`^#?\\s*${name}=`, 'm').test(envExample)) {
     problems.push(`${name}: missing from .env.example`);
   }
-  if (!readme.includes(`\`${name}\``)) problems.push(`${name}: missing from README configuration table`);
+  if (!readme.includes(`\`${name}\``))
+    problems.push(`${name}: missing from README configuration table`);
 }
 if (problems.length > 0) {
   console.error(problems.join('\n'));
