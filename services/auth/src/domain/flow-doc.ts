@@ -3,8 +3,9 @@
  * of an unfinished flow, and conversion of a document into the gRPC
  * LoginState.
  */
+import type {
+  CodeType} from '@tgbridge/proto/auth/v1/auth';
 import {
-  CodeType,
   LoginMethod,
   type LoginState,
   type SentCode,

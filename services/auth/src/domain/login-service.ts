@@ -21,7 +21,7 @@ import { SessionStatus } from '@tgbridge/proto/common/v1/common';
 import { EventType } from '@tgbridge/proto/subjects';
 import type { Keyring } from '@tgbridge/platform/crypto';
 import type { SessionDoc, TelegramUserDoc } from '@tgbridge/sessions';
-import { saveSession, type TelegramClients } from '../infra/telegram.js';
+import { invokeQuiet, saveSession, type TelegramClients } from '../infra/telegram.js';
 import type { EventPublisher } from '../infra/events.js';
 import { nextCodeType, sentCodeType } from './code-types.js';
 import { LoginFailure, telegramErrorName, toLoginFailure } from './errors.js';
@@ -101,7 +101,8 @@ export class LoginService {
     const client = await this.#open(undefined, api);
     let sent: Api.auth.TypeSentCode;
     try {
-      sent = await client.invoke(
+      sent = await invokeQuiet(
+        client,
         new Api.auth.SendCode({
           phoneNumber: digits,
           apiId: client.apiId,
@@ -135,7 +136,8 @@ export class LoginService {
       const client = await this.#clientFor(doc);
       let sent: Api.auth.TypeSentCode;
       try {
-        sent = await client.invoke(
+        sent = await invokeQuiet(
+          client,
           new Api.auth.ResendCode({
             phoneNumber: phoneDigits(doc),
             phoneCodeHash: login.phoneCodeHash ?? '',
@@ -174,7 +176,8 @@ export class LoginService {
       const client = await this.#clientFor(doc);
       let auth: Api.auth.TypeAuthorization;
       try {
-        auth = await client.invoke(
+        auth = await invokeQuiet(
+          client,
           new Api.auth.SignIn({
             phoneNumber: phoneDigits(doc),
             phoneCodeHash: login.phoneCodeHash ?? '',
@@ -200,9 +203,9 @@ export class LoginService {
       const client = await this.#clientFor(doc);
       for (let attempt = 0; ; attempt++) {
         try {
-          const pwd = await client.invoke(new Api.account.GetPassword());
+          const pwd = await invokeQuiet(client, new Api.account.GetPassword());
           const check = await computeCheck(pwd, password);
-          const auth = await client.invoke(new Api.auth.CheckPassword({ password: check }));
+          const auth = await invokeQuiet(client, new Api.auth.CheckPassword({ password: check }));
           return await this.#complete(doc, client, auth);
         } catch (err) {
           // The SRP parameters changed between getPassword and checkPassword: once more.
@@ -494,7 +497,8 @@ export class LoginService {
   async #exportQr(doc: SessionDoc, client: TelegramClient): Promise<LoginState> {
     let res: Api.auth.TypeLoginToken;
     try {
-      res = await client.invoke(
+      res = await invokeQuiet(
+        client,
         new Api.auth.ExportLoginToken({
           apiId: client.apiId,
           apiHash: client.apiHash,
@@ -503,7 +507,7 @@ export class LoginService {
       );
       if (res instanceof Api.auth.LoginTokenMigrateTo) {
         await (client as unknown as { _switchDC(dc: number): Promise<void> })._switchDC(res.dcId);
-        res = await client.invoke(new Api.auth.ImportLoginToken({ token: res.token }));
+        res = await invokeQuiet(client, new Api.auth.ImportLoginToken({ token: res.token }));
       }
     } catch (err) {
       if (telegramErrorName(err) === 'SESSION_PASSWORD_NEEDED') {
@@ -537,7 +541,8 @@ export class LoginService {
     token: string,
   ): Promise<LoginState | undefined> {
     try {
-      const res = await client.invoke(
+      const res = await invokeQuiet(
+        client,
         new Api.auth.ImportLoginToken({ token: Buffer.from(token, 'base64url') }),
       );
       if (res instanceof Api.auth.LoginTokenSuccess) {
@@ -557,7 +562,7 @@ export class LoginService {
     let hint = '';
     let hasRecovery = false;
     try {
-      const pwd = await client.invoke(new Api.account.GetPassword());
+      const pwd = await invokeQuiet(client, new Api.account.GetPassword());
       hint = pwd.hint ?? '';
       hasRecovery = Boolean(pwd.hasRecovery);
     } catch (err) {
@@ -688,7 +693,7 @@ export class LoginService {
     let client: TelegramClient | undefined;
     try {
       client = await this.d.telegram.open(this.d.keyring.open(doc.sessionSecret, doc._id));
-      await client.invoke(new Api.auth.LogOut());
+      await invokeQuiet(client, new Api.auth.LogOut());
       this.#log.info({ sessionId: doc._id, reason }, 'logged out at Telegram');
     } catch (err) {
       this.#log.warn(

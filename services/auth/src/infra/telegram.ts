@@ -4,6 +4,7 @@
  * and tears them down completely (`destroy()`, since `disconnect()` leaves
  * GramJS's update loop running).
  */
+import { Api } from 'telegram';
 import { createTelegramClient, type TelegramClient, type TelegramTarget } from '@tgbridge/telegram';
 
 /** Creates GramJS clients for login flows. */
@@ -61,4 +62,19 @@ async function destroy(client: TelegramClient): Promise<void> {
 /** The session string of a client (StringSession text; secret). */
 export function saveSession(client: TelegramClient): string {
   return (client.session as unknown as { save(): string }).save();
+}
+
+/**
+ * Invokes `request` wrapped in `invokeWithoutUpdates`: login connections
+ * never subscribe to updates, so one flow's auth key may be used by several
+ * auth replicas in turn (and by the connector afterwards) without Telegram
+ * answering AUTH_KEY_DUPLICATED.
+ * @throws the RPC error of the request (GramJS error classes)
+ */
+export async function invokeQuiet<R extends Api.AnyRequest>(
+  client: TelegramClient,
+  request: R,
+): Promise<R['__response']> {
+  const wrapped = new Api.InvokeWithoutUpdates({ query: request as never });
+  return (await client.invoke(wrapped as never)) as R['__response'];
 }

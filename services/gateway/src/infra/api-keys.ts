@@ -119,7 +119,7 @@ export async function verifyApiKey(
   if (stored.length !== presented.length || !timingSafeEqual(stored, presented)) return undefined;
   const now = new Date();
   if (!doc.lastUsedAt || now.getTime() - doc.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    void model
+    await model
       .updateOne({ _id: id }, { $set: { lastUsedAt: now } })
       .exec()
       .catch(() => undefined);
