@@ -1,7 +1,7 @@
 /**
  * gRPC client of the auth service (proto/tgbridge/auth/v1/auth.proto) with
  * client-side round-robin over every configured address, a deadline on every
- * call, and automatic retries (on UNAVAILABLE) only for the idempotent RPCs
+ * call (waiting for a ready replica within it), and automatic retries (on UNAVAILABLE) only for the idempotent RPCs
  * GetLoginStatus, CancelLogin and LogOut.
  *
  * Target: all-IPv4 lists use grpc-js's `ipv4:` resolver; anything else our
@@ -104,10 +104,16 @@ export function createAuthClient(opts: AuthClientOptions): AuthClient {
     'grpc.service_config': authServiceConfig(),
     'grpc.enable_retries': 1,
     'grpc.keepalive_time_ms': 30_000,
+    // Reconnect quickly after an auth replica restarts (defaults back off up to 120 s).
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 2000,
   });
   function call<Req>(method: Unary<Req>) {
     return (req: Req, meta: Metadata = new Metadata()): Promise<LoginState> =>
       new Promise((resolve, reject) => {
+        // waitForReady: a call made while every replica is (re)connecting waits
+        // for one within its deadline instead of failing at once.
+        meta.setOptions({ waitForReady: true });
         method.call(
           raw,
           req,
