@@ -10,7 +10,9 @@ import type { Connection } from 'mongoose';
 import type { Logger } from 'pino';
 import { AuthServiceService } from '@tgbridge/proto/auth/v1/auth';
 import { Keyring } from '@tgbridge/platform/crypto';
+import { HealthRegistry, mongoCheck, natsCheck } from '@tgbridge/platform/health';
 import { createLogger } from '@tgbridge/platform/logging';
+import { createRegistry, startMetricsServer, type MetricsServer } from '@tgbridge/platform/metrics';
 import { closeMongo, connectMongo } from '@tgbridge/platform/mongo';
 import { connectNats, drainNats, type NatsConnection } from '@tgbridge/platform/nats';
 import { sessionModel } from '@tgbridge/sessions';
@@ -31,6 +33,8 @@ export interface AuthServiceOptions {
    * NATS server with other test files pass false: streams may not overlap.
    */
   ensureStream?: boolean;
+  /** Serve `/metrics`, `/healthz`, `/readyz` on METRICS_PORT (default true; tests pass false). */
+  metricsServer?: boolean;
 }
 
 /** A running (or startable) auth service. */
@@ -55,6 +59,7 @@ export function createAuthService(config: AuthConfig, opts: AuthServiceOptions =
   let logins: LoginService | undefined;
   let health: HealthImplementation | undefined;
   let sweeper: NodeJS.Timeout | undefined;
+  let metricsServer: MetricsServer | undefined;
   let boundPort = 0;
   let stopped: Promise<void> | undefined;
 
@@ -108,8 +113,9 @@ export function createAuthService(config: AuthConfig, opts: AuthServiceOptions =
         qrRefreshMarginMs: config.QR_REFRESH_MARGIN_MS,
       });
       const service = logins;
+      const registry = createRegistry(config.SERVICE_NAME);
       server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-      server.addService(AuthServiceService, authServiceHandlers(service, logger));
+      server.addService(AuthServiceService, authServiceHandlers(service, logger, registry));
       health = new HealthImplementation({
         '': 'NOT_SERVING',
         'tgbridge.auth.v1.AuthService': 'NOT_SERVING',
@@ -130,6 +136,12 @@ export function createAuthService(config: AuthConfig, opts: AuthServiceOptions =
         });
       }, config.LOGIN_SWEEP_INTERVAL_MS);
       sweeper.unref();
+      if (opts.metricsServer !== false) {
+        const checks = new HealthRegistry()
+          .add('mongo', mongoCheck(mongo))
+          .add('nats', natsCheck(nats));
+        metricsServer = await startMetricsServer(config.METRICS_PORT, registry, checks);
+      }
       const address = `${config.GRPC_HOST}:${boundPort}`;
       logger.info({ address }, 'auth gRPC listening');
       return address;
@@ -137,6 +149,7 @@ export function createAuthService(config: AuthConfig, opts: AuthServiceOptions =
     stop() {
       stopped ??= (async () => {
         if (sweeper) clearInterval(sweeper);
+        await metricsServer?.close();
         health?.setStatus('', 'NOT_SERVING');
         health?.setStatus('tgbridge.auth.v1.AuthService', 'NOT_SERVING');
         if (server) await shutdownServer(server, Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 2000));

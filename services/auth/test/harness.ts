@@ -70,6 +70,7 @@ export async function startAuth(
   const auth = createAuthService(config, {
     logger,
     ensureStream: false,
+    metricsServer: false,
     telegram: {
       dc: { host: emu.host, port: emu.port, dcId: emu.dcId },
       rsaPublicKeyPem: emu.publicKeyPem,

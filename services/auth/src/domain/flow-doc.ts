@@ -3,13 +3,8 @@
  * of an unfinished flow, and conversion of a document into the gRPC
  * LoginState.
  */
-import type {
-  CodeType} from '@tgbridge/proto/auth/v1/auth';
-import {
-  LoginMethod,
-  type LoginState,
-  type SentCode,
-} from '@tgbridge/proto/auth/v1/auth';
+import type { CodeType } from '@tgbridge/proto/auth/v1/auth';
+import { LoginMethod, type LoginState, type SentCode } from '@tgbridge/proto/auth/v1/auth';
 import { SessionStatus, type User } from '@tgbridge/proto/common/v1/common';
 import type { SessionDoc, SessionStatusName, TelegramUserDoc } from '@tgbridge/sessions';
 import { loginUrl, qrPngDataUrl } from '../infra/qr.js';

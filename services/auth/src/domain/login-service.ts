@@ -60,11 +60,15 @@ interface LiveClient {
 }
 
 const ID_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Minimum interval between acceptance checks of one QR flow on status reads, ms. */
+const ACCEPT_CHECK_INTERVAL_MS = 3000;
 
 /** Login flows and logout. One instance per process. */
 export class LoginService {
   readonly #live = new Map<string, LiveClient>();
   readonly #locks = new Map<string, Promise<void>>();
+  /** When each pending QR flow was last checked for a missed acceptance (ms). */
+  readonly #acceptChecks = new Map<string, number>();
   readonly #log: Logger;
 
   constructor(private readonly d: LoginServiceDeps) {
@@ -235,9 +239,12 @@ export class LoginService {
       const cur = await this.#load(tenantId, id, 'SESSION_NOT_FOUND');
       if (cur.status !== 'pending') return toLoginState(cur);
       const login = cur.login as unknown as LoginData;
-      const had = this.#live.get(id);
       const client = await this.#clientFor(cur);
-      if (!had && login.qr) {
+      // updateLoginToken may have gone to a connection that no longer exists (or
+      // not be pushed at all to a connection without updates): check now and then.
+      const last = this.#acceptChecks.get(id) ?? 0;
+      if (login.qr && Date.now() - last >= ACCEPT_CHECK_INTERVAL_MS) {
+        this.#acceptChecks.set(id, Date.now());
         const done = await this.#checkAccepted(cur, client, login.qr.token);
         if (done) return done;
       }
@@ -405,6 +412,7 @@ export class LoginService {
     const live = this.#live.get(id);
     if (!live) return;
     this.#live.delete(id);
+    this.#acceptChecks.delete(id);
     await this.d.telegram.close(live.client);
   }
 

@@ -8,6 +8,7 @@ import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc
 import type { ApiCredentials, AuthServiceServer, LoginState } from '@tgbridge/proto/auth/v1/auth';
 import { loginError } from '@tgbridge/proto/login-error';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import { LoginFailure } from '../domain/errors.js';
 import type { ApiCreds, LoginService } from '../domain/login-service.js';
 
@@ -31,9 +32,22 @@ function creds(c: ApiCredentials | undefined): ApiCreds | undefined {
   return { apiId: c.apiId, apiHash: c.apiHash };
 }
 
-/** Builds the AuthService implementation. */
-export function authServiceHandlers(service: LoginService, logger: Logger): AuthServiceServer {
+/**
+ * Builds the AuthService implementation. Counts calls in
+ * `tgbridge_auth_rpc_total{method, outcome}` (outcome `ok` or the LoginError reason).
+ */
+export function authServiceHandlers(
+  service: LoginService,
+  logger: Logger,
+  registry: Registry,
+): AuthServiceServer {
   const log = logger.child({ component: 'grpc' });
+  const calls = new Counter({
+    name: 'tgbridge_auth_rpc_total',
+    help: 'AuthService calls by method and outcome (ok or LoginError reason)',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [registry],
+  });
 
   function unary<Req>(
     method: string,
@@ -49,10 +63,12 @@ export function authServiceHandlers(service: LoginService, logger: Logger): Auth
         .then(() => run(call.request))
         .then(
           (state) => {
+            calls.inc({ method, outcome: 'ok' });
             log.debug({ method, requestId, ms: Date.now() - started }, 'rpc ok');
             callback(null, { state });
           },
           (err: unknown) => {
+            calls.inc({ method, outcome: err instanceof LoginFailure ? err.reason : 'INTERNAL' });
             if (err instanceof LoginFailure) {
               log.info({ method, requestId, reason: err.reason }, 'rpc failed');
               callback(loginError(err.reason, err.message, err.retryAfterSeconds), null);

@@ -9,7 +9,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { SessionStatus} from '@tgbridge/proto/common/v1/common';
+import type { SessionStatus } from '@tgbridge/proto/common/v1/common';
 import { type User } from '@tgbridge/proto/common/v1/common';
 import { Event } from '@tgbridge/proto/events/v1/events';
 import { EVENT_SUBJECT_PREFIX, eventSubject, type EventType } from '@tgbridge/proto/subjects';
