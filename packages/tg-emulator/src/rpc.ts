@@ -29,11 +29,7 @@ export type TlObject = { getBytes(): Buffer; className: string };
  * - a boolean (serialized as boolTrue / boolFalse).
  */
 export type RpcResultValue =
-  | TlObject
-  | TlObject[]
-  | boolean
-  | { vectorOfLong: bigint[] }
-  | { vectorOfInt: number[] };
+  TlObject | TlObject[] | boolean | { vectorOfLong: bigint[] } | { vectorOfInt: number[] };
 
 /**
  * A Telegram RPC error (rpc_error): `code` is the HTTP-like error code
@@ -64,7 +60,13 @@ export interface AuthKeyRecord {
   /** API layer from invokeWithLayer; kept with the key because GramJS does not resend it after a reconnect. */
   layer?: number;
   /** initConnection parameters (device, app version, api_id...), kept with the key. */
-  client?: { apiId: number; deviceModel: string; systemVersion: string; appVersion: string; langCode: string };
+  client?: {
+    apiId: number;
+    deviceModel: string;
+    systemVersion: string;
+    appVersion: string;
+    langCode: string;
+  };
 }
 
 /** A live client connection (one TCP socket and its current MTProto session). */
@@ -130,6 +132,11 @@ export interface MtprotoServerApi {
   readonly port: number;
   /** Live connections, optionally only those whose auth key is logged in as `userId`. */
   connections(userId?: number): ClientConnection[];
+  /**
+   * Live update-receiving connections of `userId` (indexed: the push path
+   * calls it once per recipient). Callers must not modify the array.
+   */
+  updateConnections(userId: number): readonly ClientConnection[];
   /** Closes matching live connections. Returns how many were closed. */
   dropConnections(filter?: { userId?: number; authKeyId?: string }): number;
   /** Refuses (immediately closes) new TCP connections for `ms` milliseconds. */

@@ -52,6 +52,8 @@ export interface MtprotoServerOptions {
   logger?: MtprotoLogger;
 }
 
+const NO_CONNECTIONS: readonly MtprotoConnection[] = Object.freeze([]);
+
 /** Lowest port tried when `port: 0` asks for any free port. */
 const FREE_PORT_MIN = 20000;
 
@@ -118,6 +120,11 @@ export class MtprotoServer implements MtprotoServerApi, ConnectionHost {
   private readonly updateConns = new Map<string, Set<MtprotoConnection>>();
   private readonly sessions = new Map<string, Session>();
   private readonly pingWatch = new Set<MtprotoConnection>();
+  /** userId → live update-receiving connections; rebuilt lazily after any change. */
+  private userIndex: Map<number, MtprotoConnection[]> | undefined;
+  /** Connections with queued messages, flushed together in one setImmediate. */
+  private dirty: MtprotoConnection[] = [];
+  private flushImmediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly sockets = new Set<Socket>();
 
@@ -136,6 +143,8 @@ export class MtprotoServer implements MtprotoServerApi, ConnectionHost {
       fingerprint: pair.fingerprint,
       dcId: this.dcId,
     };
+    // Logins, logouts and revocations change a key's user in place, then call changed().
+    this.authKeys.onChange(() => (this.userIndex = undefined));
   }
 
   /** The bound TCP port (0 before {@link listen}). */
@@ -224,6 +233,24 @@ export class MtprotoServer implements MtprotoServerApi, ConnectionHost {
     return out;
   }
 
+  /** Live update-receiving connections of `userId` (from an index rebuilt after changes). */
+  updateConnections(userId: number): readonly MtprotoConnection[] {
+    if (!this.userIndex) {
+      const index = new Map<number, MtprotoConnection[]>();
+      for (const set of this.updateConns.values()) {
+        for (const c of set) {
+          const u = c.authKey?.userId;
+          if (u === undefined || c.closed) continue;
+          const list = index.get(u);
+          if (list) list.push(c);
+          else index.set(u, [c]);
+        }
+      }
+      this.userIndex = index;
+    }
+    return this.userIndex.get(userId) ?? NO_CONNECTIONS;
+  }
+
   /**
    * Closes matching live connections (all when no filter is given; with both
    * fields, a connection must match both). Returns how many were closed.
@@ -285,6 +312,7 @@ export class MtprotoServer implements MtprotoServerApi, ConnectionHost {
     let set = this.updateConns.get(id);
     if (!set) this.updateConns.set(id, (set = new Set()));
     set.add(conn);
+    this.userIndex = undefined;
   }
 
   otherUpdateConnections(conn: MtprotoConnection, authKeyId: string): MtprotoConnection[] {
@@ -318,9 +346,30 @@ export class MtprotoServer implements MtprotoServerApi, ConnectionHost {
     }
   }
 
+  scheduleFlush(conn: MtprotoConnection): void {
+    this.dirty.push(conn);
+    this.flushImmediate ??= setImmediate(() => this.flushDirty());
+  }
+
+  private flushDirty(): void {
+    this.flushImmediate = undefined;
+    const list = this.dirty;
+    this.dirty = [];
+    for (const c of list) {
+      try {
+        c.flush();
+      } catch (err) {
+        this.log.error(
+          `flush of connection ${c.id} failed: ${(err as Error)?.stack ?? String(err)}`,
+        );
+      }
+    }
+  }
+
   private unindex(conn: MtprotoConnection): void {
     const id = conn.authKey?.id;
     if (id === undefined) return;
+    this.userIndex = undefined;
     const set = this.byKey.get(id);
     if (set) {
       set.delete(conn);

@@ -153,14 +153,19 @@ export function renderMessage(
   });
 }
 
-/** Users and chats referenced by a set of messages/peers, rendered for the viewer (for `users`/`chats` vectors). */
+/**
+ * Users and chats referenced by a set of messages/peers, rendered for the
+ * viewer (for `users`/`chats` vectors); the viewer's own user is included
+ * unless `includeViewer` is false.
+ */
 export function collectEntities(
   world: World,
   viewerId: number,
   msgs: StoredMessage[],
   extraPeers: PeerRef[] = [],
+  includeViewer = true,
 ): { users: Api.TypeUser[]; chats: Api.TypeChat[] } {
-  const userIds = new Set<number>([viewerId]);
+  const userIds = new Set<number>(includeViewer ? [viewerId] : []);
   const chatIds = new Set<number>();
   const channelIds = new Set<number>();
   const addPeer = (p: PeerRef): void => {

@@ -4,6 +4,7 @@
  * other users, groups and channels, sessions, faults, counters). The HTTP
  * control API (`http.ts`) exposes the same operations as JSON.
  */
+import { createHash } from 'node:crypto';
 import type { ApiContext } from '../api/context.js';
 import type { MtprotoServerApi, ServerCounters } from '../rpc.js';
 import { RpcError } from '../rpc.js';
@@ -460,6 +461,34 @@ export class EmulatorControl {
         }
         return info;
       });
+  }
+
+  /**
+   * TEST-ONLY hook (benchmarks, fixtures): registers a 256-byte auth key as if
+   * a DH exchange had created it, optionally already logged in as `user` (as
+   * after auth.signIn). Lets a benchmark hold thousands of authorized
+   * connections without thousands of DH exchanges; the client still speaks
+   * real MTProto 2.0 with that key (its first message gets bad_server_salt).
+   * Errors: 400 BAD_REQUEST (not 256 bytes), 409 AUTH_KEY_EXISTS, 404 USER_NOT_FOUND.
+   */
+  importAuthKey(input: { key: Buffer | string; user?: UserRef }): {
+    authKeyId: string;
+    userId?: number;
+  } {
+    const key = toBytes(input?.key, 'key');
+    if (key.length !== 256) throw new ControlError(400, 'BAD_REQUEST', 'key must be 256 bytes');
+    const user = input.user === undefined ? undefined : this.user(input.user);
+    const id = createHash('sha1').update(key).digest().readBigInt64LE(12).toString();
+    if (this.ctx.authKeys.get(id))
+      throw new ControlError(409, 'AUTH_KEY_EXISTS', `auth key ${id} exists`);
+    this.ctx.authKeys.add({
+      id,
+      key: Buffer.from(key),
+      createdAt: Math.floor(Date.now() / 1000),
+      ...(user ? { userId: user.id } : {}),
+    });
+    if (user) this.ctx.world.logs.account(user.id);
+    return user ? { authKeyId: id, userId: user.id } : { authKeyId: id };
   }
 
   /**

@@ -117,6 +117,7 @@ export function controlRoutes(control: EmulatorControl): Route[] {
     r('POST', '/members', (_p, b) => (control.addMembers(b as any), { ok: true })),
     r('GET', '/connections', () => control.connections()),
     r('GET', '/auth-keys', () => control.authKeys()),
+    r('POST', '/auth-keys', (_p, b) => control.importAuthKey(b as any)),
     r(
       'POST',
       '/auth-keys/:id/revoke',

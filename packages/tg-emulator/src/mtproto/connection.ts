@@ -20,7 +20,8 @@ import {
   type TlObject,
 } from '../rpc.js';
 import { buildConfig, buildNearestDc } from './config.js';
-import { decryptClientMessage, encryptServerMessage } from './encryption.js';
+import { SERVER_TO_CLIENT, decryptClientMessage, sealMessage } from './encryption.js';
+import { PreparedUpdates } from './prepared.js';
 import { Handshake, HandshakeError } from './handshake.js';
 import { checkClientMsgId, nextServerMsgId } from './message-ids.js';
 import {
@@ -32,6 +33,7 @@ import {
   parseContainer,
   rpcResult,
   serializeResult,
+  VECTOR,
   type RawMessage,
 } from './service-messages.js';
 import type { Session } from './session.js';
@@ -110,7 +112,12 @@ export class MtprotoConnection implements ClientConnection {
 
   pushUpdates(updates: TlObject): void {
     if (this.closed || !this.receivesUpdates || !this.session) return;
-    this.enqueue(this.session, this.gzip(updates.getBytes()), false, true);
+    let body: Buffer;
+    if (updates instanceof PreparedUpdates) {
+      body = updates.wire;
+      if (updates.gzipped) this.host.stats.gzipPacked++;
+    } else body = this.gzip(updates.getBytes());
+    this.enqueue(this.session, body, false, true);
     this.host.counters.updatesPushed++;
   }
 
@@ -309,9 +316,21 @@ export class MtprotoConnection implements ClientConnection {
   }
 
   private dispatch(session: Session, msgId: bigint, body: Buffer): void {
-    if (body.readUInt32LE(0) === GZIP_PACKED) {
+    const ctor = body.readUInt32LE(0);
+    if (ctor === GZIP_PACKED) {
       this.dispatch(session, msgId, gunzipPacked(body));
       return;
+    }
+    if (ctor === MSGS_ACK && body.length >= 12 && body.readUInt32LE(4) === VECTOR) {
+      // Hot path (every client acks every push): read the longs directly.
+      const n = body.readInt32LE(8);
+      if (n >= 0 && 12 + 8 * n <= body.length) {
+        const ids = new Array<bigint>(n);
+        for (let i = 0; i < n; i++) ids[i] = body.readBigInt64LE(12 + 8 * i);
+        session.ack(ids);
+        this.host.stats.acksReceived++;
+        return;
+      }
     }
     let obj: unknown;
     try {
@@ -498,16 +517,30 @@ export class MtprotoConnection implements ClientConnection {
     this.outbox.push({ session, msgId, seqNo, body });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      this.host.scheduleFlush(this);
     }
   }
 
-  /** Encrypts and writes everything queued (one packet per message, or containers). */
-  private flush(): void {
+  /**
+   * Encrypts and writes everything queued (one packet per message, or
+   * containers). Called by the server's shared flush (one setImmediate for
+   * all connections with queued messages) or directly.
+   */
+  flush(): void {
     this.flushScheduled = false;
     const out = this.outbox;
     if (out.length === 0 || !this.authKey || !this.authKeyIdBuf) return;
     this.outbox = [];
+    const corked = out.length > 1 && this.host.latencyMs <= 0;
+    if (corked) this.socket.cork();
+    try {
+      this.flushMessages(out);
+    } finally {
+      if (corked) this.socket.uncork();
+    }
+  }
+
+  private flushMessages(out: Outgoing[]): void {
     let i = 0;
     while (i < out.length) {
       const session = out[i]!.session;
@@ -538,14 +571,18 @@ export class MtprotoConnection implements ClientConnection {
   }
 
   private sendEncrypted(session: Session, m: Outgoing): void {
-    const plain = Buffer.allocUnsafe(32 + m.body.length);
-    plain.writeBigInt64LE(this.host.salts.current(session.authKeyId), 0);
-    plain.writeBigInt64LE(session.id, 8);
-    plain.writeBigInt64LE(m.msgId, 16);
-    plain.writeInt32LE(m.seqNo, 24);
-    plain.writeInt32LE(m.body.length, 28);
-    m.body.copy(plain, 32);
-    this.writePacket(encryptServerMessage(this.authKey!.key, this.authKeyIdBuf!, plain));
+    this.writePacket(
+      sealMessage(
+        this.authKey!.key,
+        this.authKeyIdBuf!,
+        SERVER_TO_CLIENT,
+        this.host.salts.current(session.authKeyId),
+        session.id,
+        m.msgId,
+        m.seqNo,
+        m.body,
+      ),
+    );
   }
 }
 

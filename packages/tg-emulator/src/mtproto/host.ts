@@ -63,4 +63,6 @@ export interface ConnectionHost {
   setPingDeadline(conn: MtprotoConnection, at: number): void;
   /** The connection closed (either side). */
   connectionClosed(conn: MtprotoConnection): void;
+  /** Flushes `conn`'s queued messages soon (one shared setImmediate for every connection). */
+  scheduleFlush(conn: MtprotoConnection): void;
 }
