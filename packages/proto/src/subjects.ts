@@ -24,6 +24,10 @@ export const EventType = {
   ConnectionRestored: 'connection_restored',
   SessionExpired: 'session_expired',
   SessionLoggedOut: 'session_logged_out',
+  /** Notifier: a webhook delivery was dead-lettered (payload `exhausted`). */
+  MessageAttemptExhausted: 'message_attempt_exhausted',
+  /** Notifier: a webhook endpoint was disabled (payload `endpointDisabled`). */
+  EndpointDisabled: 'endpoint_disabled',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 

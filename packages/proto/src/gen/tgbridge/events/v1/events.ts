@@ -45,6 +45,11 @@ export const protobufFileName = 'tgbridge/events/v1/events.proto';
  *   connection_restored           -> session  (connector: link back; missed updates follow, recovered=true)
  *   session_expired               -> session  (Telegram revoked it; terminal)
  *   session_logged_out            -> session  (LogOut / disconnect; terminal)
+ *   message_attempt_exhausted     -> exhausted (notifier: a webhook delivery was
+ *                                   dead-lettered after its last attempt; subject
+ *                                   keeps the original event's tenant/agent/session)
+ *   endpoint_disabled             -> endpoint_disabled (notifier: a webhook endpoint
+ *                                   was disabled; subject tg.evt.<tenant>._._.endpoint_disabled)
  * New types may be added; consumers ignore types they do not know.
  */
 export interface Event {
@@ -89,7 +94,11 @@ export interface Event {
     /** user_typing. */
     | { $case: 'typing'; value: TypingEvent } //
     /** session_* and connection_*. */
-    | { $case: 'session'; value: SessionEvent }
+    | { $case: 'session'; value: SessionEvent } //
+    /** message_attempt_exhausted (notifier). */
+    | { $case: 'exhausted'; value: DeliveryExhausted } //
+    /** endpoint_disabled (notifier). */
+    | { $case: 'endpointDisabled'; value: EndpointDisabled }
     | undefined;
 }
 
@@ -156,6 +165,43 @@ export interface SessionEvent {
   lostAt: Date | undefined;
 }
 
+/**
+ * The notifier gave up on a webhook delivery after its last attempt (or the
+ * receiver aborted it); the delivery is `failed` and was written to the
+ * dead-letter stream. Replay it through the gateway
+ * (POST /api/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay).
+ */
+export interface DeliveryExhausted {
+  /** Webhook endpoint id ("default" for the seed-000 endpoint). */
+  endpointId: string;
+  /** Delivery id (one per event and endpoint). */
+  deliveryId: string;
+  /** The event that was not delivered (its webhook-id). */
+  eventId: string;
+  /** Type of the event that was not delivered. */
+  eventType: string;
+  /** Number of attempts made. */
+  attempts: number;
+  /** HTTP status of the last attempt; absent when no response was received. */
+  lastStatusCode?: number | undefined;
+  /** Error of the last attempt (timeout, connection refused, refused target, ...). */
+  lastError?: string | undefined;
+}
+
+/**
+ * The notifier disabled a webhook endpoint; no further deliveries are made
+ * to it until it is enabled again (PATCH /api/webhooks/{id} {enabled: true}).
+ */
+export interface EndpointDisabled {
+  /** Webhook endpoint id. */
+  endpointId: string;
+  /**
+   * Why: "gone" (the endpoint answered 410), "failing" (it failed
+   * continuously for longer than WEBHOOK_DISABLE_AFTER_MS).
+   */
+  reason: string;
+}
+
 function createBaseEvent(): Event {
   return {
     eventId: '',
@@ -211,6 +257,12 @@ export const Event: MessageFns<Event> = {
         break;
       case 'session':
         SessionEvent.encode(message.payload.value, writer.uint32(114).fork()).join();
+        break;
+      case 'exhausted':
+        DeliveryExhausted.encode(message.payload.value, writer.uint32(122).fork()).join();
+        break;
+      case 'endpointDisabled':
+        EndpointDisabled.encode(message.payload.value, writer.uint32(130).fork()).join();
         break;
     }
     return writer;
@@ -345,6 +397,28 @@ export const Event: MessageFns<Event> = {
             };
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.payload = {
+              $case: 'exhausted',
+              value: DeliveryExhausted.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.payload = {
+              $case: 'endpointDisabled',
+              value: EndpointDisabled.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -397,7 +471,19 @@ export const Event: MessageFns<Event> = {
               ? { $case: 'typing', value: TypingEvent.fromJSON(object.typing) }
               : isSet(object.session)
                 ? { $case: 'session', value: SessionEvent.fromJSON(object.session) }
-                : undefined,
+                : isSet(object.exhausted)
+                  ? { $case: 'exhausted', value: DeliveryExhausted.fromJSON(object.exhausted) }
+                  : isSet(object.endpointDisabled)
+                    ? {
+                        $case: 'endpointDisabled',
+                        value: EndpointDisabled.fromJSON(object.endpointDisabled),
+                      }
+                    : isSet(object.endpoint_disabled)
+                      ? {
+                          $case: 'endpointDisabled',
+                          value: EndpointDisabled.fromJSON(object.endpoint_disabled),
+                        }
+                      : undefined,
     };
   },
 
@@ -437,6 +523,10 @@ export const Event: MessageFns<Event> = {
       obj.typing = TypingEvent.toJSON(message.payload.value);
     } else if (message.payload?.$case === 'session') {
       obj.session = SessionEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'exhausted') {
+      obj.exhausted = DeliveryExhausted.toJSON(message.payload.value);
+    } else if (message.payload?.$case === 'endpointDisabled') {
+      obj.endpointDisabled = EndpointDisabled.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -493,6 +583,24 @@ export const Event: MessageFns<Event> = {
           message.payload = {
             $case: 'session',
             value: SessionEvent.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case 'exhausted': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: 'exhausted',
+            value: DeliveryExhausted.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case 'endpointDisabled': {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: 'endpointDisabled',
+            value: EndpointDisabled.fromPartial(object.payload.value),
           };
         }
         break;
@@ -1035,6 +1143,292 @@ export const SessionEvent: MessageFns<SessionEvent> = {
     message.user =
       object.user !== undefined && object.user !== null ? User.fromPartial(object.user) : undefined;
     message.lostAt = object.lostAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseDeliveryExhausted(): DeliveryExhausted {
+  return {
+    endpointId: '',
+    deliveryId: '',
+    eventId: '',
+    eventType: '',
+    attempts: 0,
+    lastStatusCode: undefined,
+    lastError: undefined,
+  };
+}
+
+export const DeliveryExhausted: MessageFns<DeliveryExhausted> = {
+  encode(message: DeliveryExhausted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== '') {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.deliveryId !== '') {
+      writer.uint32(18).string(message.deliveryId);
+    }
+    if (message.eventId !== '') {
+      writer.uint32(26).string(message.eventId);
+    }
+    if (message.eventType !== '') {
+      writer.uint32(34).string(message.eventType);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(40).uint32(message.attempts);
+    }
+    if (message.lastStatusCode !== undefined) {
+      writer.uint32(48).int32(message.lastStatusCode);
+    }
+    if (message.lastError !== undefined) {
+      writer.uint32(58).string(message.lastError);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliveryExhausted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliveryExhausted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.eventType = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lastStatusCode = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.lastError = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeliveryExhausted {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+          ? globalThis.String(object.endpoint_id)
+          : '',
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+          ? globalThis.String(object.delivery_id)
+          : '',
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+          ? globalThis.String(object.event_id)
+          : '',
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+          ? globalThis.String(object.event_type)
+          : '',
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      lastStatusCode: isSet(object.lastStatusCode)
+        ? globalThis.Number(object.lastStatusCode)
+        : isSet(object.last_status_code)
+          ? globalThis.Number(object.last_status_code)
+          : undefined,
+      lastError: isSet(object.lastError)
+        ? globalThis.String(object.lastError)
+        : isSet(object.last_error)
+          ? globalThis.String(object.last_error)
+          : undefined,
+    };
+  },
+
+  toJSON(message: DeliveryExhausted): unknown {
+    const obj: any = {};
+    if (message.endpointId !== '') {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.deliveryId !== '') {
+      obj.deliveryId = message.deliveryId;
+    }
+    if (message.eventId !== '') {
+      obj.eventId = message.eventId;
+    }
+    if (message.eventType !== '') {
+      obj.eventType = message.eventType;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.lastStatusCode !== undefined) {
+      obj.lastStatusCode = Math.round(message.lastStatusCode);
+    }
+    if (message.lastError !== undefined) {
+      obj.lastError = message.lastError;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeliveryExhausted>): DeliveryExhausted {
+    return DeliveryExhausted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeliveryExhausted>): DeliveryExhausted {
+    const message = createBaseDeliveryExhausted();
+    message.endpointId = object.endpointId ?? '';
+    message.deliveryId = object.deliveryId ?? '';
+    message.eventId = object.eventId ?? '';
+    message.eventType = object.eventType ?? '';
+    message.attempts = object.attempts ?? 0;
+    message.lastStatusCode = object.lastStatusCode ?? undefined;
+    message.lastError = object.lastError ?? undefined;
+    return message;
+  },
+};
+
+function createBaseEndpointDisabled(): EndpointDisabled {
+  return { endpointId: '', reason: '' };
+}
+
+export const EndpointDisabled: MessageFns<EndpointDisabled> = {
+  encode(message: EndpointDisabled, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== '') {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.reason !== '') {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointDisabled {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointDisabled();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointDisabled {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+          ? globalThis.String(object.endpoint_id)
+          : '',
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
+    };
+  },
+
+  toJSON(message: EndpointDisabled): unknown {
+    const obj: any = {};
+    if (message.endpointId !== '') {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.reason !== '') {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EndpointDisabled>): EndpointDisabled {
+    return EndpointDisabled.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EndpointDisabled>): EndpointDisabled {
+    const message = createBaseEndpointDisabled();
+    message.endpointId = object.endpointId ?? '';
+    message.reason = object.reason ?? '';
     return message;
   },
 };

@@ -1,0 +1,714 @@
+/**
+ * The delivery engine: leases lanes, attempts the head of every session
+ * queue in them, retries on the schedule, dead-letters after the last
+ * attempt, disables endpoints on 410 or long failure, and records every
+ * attempt.
+ *
+ * Work sharing: lanes (`<endpoint>:<partition>`) live in `delivery_lanes`.
+ * A replica claims a lane whose lease expired and that has due work
+ * (`findOneAndUpdate` with a lease), renews the lease every LEASE/3 while it
+ * has work, and releases it (conditional on the lane's change counter `v`,
+ * so a concurrent enqueue is never lost) when empty. A crashed replica's
+ * lanes are taken over when the lease expires; what it had in flight is
+ * attempted again (duplicates only among in-flight deliveries).
+ *
+ * Ordering: within a lane, each session's deliveries are attempted one at a
+ * time in JetStream stream order; a failing head holds back only its own
+ * session (for this endpoint). A delivery is only attempted once every event
+ * up to its stream sequence has been recorded (the intake consumer's ack
+ * floor), so an event whose intake was delayed cannot be overtaken.
+ *
+ * Isolation: each endpoint has its own concurrency cap and circuit breaker;
+ * retries wait in MongoDB, never in the JetStream consumer's pending window.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Event } from '@tgbridge/proto/events/v1/events';
+import { EventType } from '@tgbridge/proto/subjects';
+import { CIRCUIT_STATE_VALUE, CircuitBreaker } from '../domain/circuit.js';
+import {
+  classify,
+  describe,
+  isSlowDown,
+  retryAfterHeader,
+  type AttemptResult,
+} from '../domain/outcome.js';
+import { nextDelayMs, parseRetryAfter } from '../domain/schedule.js';
+import { signatureHeaders } from '../domain/signing.js';
+import {
+  EPOCH,
+  FAR_FUTURE,
+  type AttemptDoc,
+  type Collections,
+  type DeliveryDoc,
+  type FinalStatus,
+  type QueueDoc,
+} from '../infra/collections.js';
+import type { EndpointStore, LiveEndpoint } from '../infra/endpoints.js';
+import type { WebhookHttpClient } from '../infra/http-client.js';
+import type { Recorder } from '../infra/queue.js';
+import type { NotifierPublisher } from '../infra/streams.js';
+import type { NotifierMetrics } from '../metrics.js';
+import { LaneState, type SessionQueue } from './lane.js';
+
+/** Settings of the engine (from NotifierConfig). */
+export interface EngineSettings {
+  retryScheduleMs: number[];
+  jitter: number;
+  timeoutMs: number;
+  endpointConcurrency: number;
+  globalConcurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  disableAfterMs: number;
+  circuitCooldownMs: number;
+  userAgent: string;
+}
+
+/** Dependencies of the engine. */
+export interface EngineDeps {
+  c: Collections;
+  endpoints: EndpointStore;
+  http: WebhookHttpClient;
+  recorder: Recorder;
+  publisher: NotifierPublisher;
+  metrics: NotifierMetrics;
+  logger: Logger;
+  /** Current ack floor of the intake consumer (all events ≤ it are recorded). */
+  readFloor: () => Promise<number>;
+}
+
+/** Trace id of a W3C traceparent, for logs. */
+function traceIdOf(tp: string | null): string | undefined {
+  return tp?.split('-')[1];
+}
+
+/** Delivers queued webhooks. One per process. */
+export class DeliveryEngine {
+  /** Lease owner id of this process. */
+  readonly owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly #lanes = new Map<string, LaneState>();
+  readonly #claiming = new Set<string>();
+  readonly #circuits = new Map<string, CircuitBreaker>();
+  readonly #perEndpoint = new Map<string, number>();
+  #inFlight = 0;
+  #floor = 0;
+  #floorWaiting = false;
+  #timers: NodeJS.Timeout[] = [];
+  #stopping = false;
+  #idle: Array<() => void> = [];
+
+  constructor(
+    private readonly d: EngineDeps,
+    private readonly s: EngineSettings,
+  ) {}
+
+  /** Starts polling for due lanes and renewing leases. */
+  start(): void {
+    const every = (ms: number, fn: () => Promise<void>) => {
+      let running = false;
+      const t = setInterval(() => {
+        if (running || this.#stopping) return;
+        running = true;
+        fn()
+          .catch((err: unknown) =>
+            this.d.logger.warn({ err: (err as Error).message }, 'engine loop failed'),
+          )
+          .finally(() => (running = false));
+      }, ms);
+      this.#timers.push(t);
+    };
+    every(this.s.pollMs, () => this.#poll());
+    every(Math.max(50, Math.floor(this.s.leaseMs / 3)), () => this.#renew());
+    every(5_000, () => this.#stats());
+    void this.#poll().catch(() => {});
+  }
+
+  /** Stops: no new attempts, waits for in-flight ones (up to `timeoutMs`), flushes, releases lanes. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    for (const lane of this.#lanes.values()) if (lane.timer) clearTimeout(lane.timer);
+    if (this.#inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((r) => this.#idle.push(r)),
+        new Promise((r) => setTimeout(r, timeoutMs)),
+      ]);
+    }
+    await this.d.recorder.close();
+    const now = new Date();
+    await Promise.all(
+      [...this.#lanes.values()].map((lane) =>
+        this.d.c.lanes
+          .updateOne(
+            { _id: lane.id, owner: this.owner },
+            {
+              $set: { owner: null, leaseUntil: EPOCH },
+              $min: { dueAt: lane.size() > 0 ? now : FAR_FUTURE },
+            },
+          )
+          .catch(() => undefined),
+      ),
+    );
+    this.#lanes.clear();
+  }
+
+  /** Raises the known ack floor; deliveries waiting for it become eligible. */
+  setFloor(floor: number): void {
+    if (floor <= this.#floor) return;
+    this.#floor = floor;
+    if (this.#floorWaiting) {
+      this.#floorWaiting = false;
+      for (const lane of this.#lanes.values()) this.#pump(lane);
+    }
+  }
+
+  /** The known ack floor. */
+  get floor(): number {
+    return this.#floor;
+  }
+
+  /** Lanes held by this replica (ids). */
+  heldLanes(): string[] {
+    return [...this.#lanes.keys()];
+  }
+
+  /**
+   * Pins the lanes this replica holds (and is not releasing) so they stay
+   * held until {@link offer} hands over the intake's new items; intake skips
+   * the lane bump for them (a held lane is already due in MongoDB).
+   *
+   * @returns the ids pinned; pass them to offer()
+   */
+  pin(laneIds: Iterable<string>): Set<string> {
+    const pinned = new Set<string>();
+    if (this.#stopping) return pinned;
+    for (const id of laneIds) {
+      const lane = this.#lanes.get(id);
+      if (lane && !lane.dropped && !lane.releasing) {
+        lane.pins++;
+        pinned.add(id);
+      }
+    }
+    return pinned;
+  }
+
+  /**
+   * Newly recorded deliveries from this replica's intake: added to lanes
+   * held here, or their lanes are claimed. Unpins `pinned`.
+   */
+  offer(items: QueueDoc[], pinned: Set<string> = new Set()): void {
+    for (const id of pinned) {
+      const lane = this.#lanes.get(id);
+      if (lane) lane.pins = Math.max(0, lane.pins - 1);
+    }
+    if (this.#stopping) return;
+    const byLane = new Map<string, QueueDoc[]>();
+    for (const it of items) {
+      const list = byLane.get(it.lane);
+      if (list) list.push(it);
+      else byLane.set(it.lane, [it]);
+    }
+    for (const [laneId, docs] of byLane) {
+      const lane = this.#lanes.get(laneId);
+      if (lane && !lane.dropped) {
+        for (const doc of docs) lane.add({ ...doc });
+        this.#pump(lane);
+      } else {
+        void this.#claim(laneId);
+      }
+    }
+  }
+
+  /** Lanes changed elsewhere (another replica's intake, a replay, re-enabling): reload or claim. */
+  wake(laneIds: string[]): void {
+    if (this.#stopping) return;
+    for (const id of laneIds) {
+      const lane = this.#lanes.get(id);
+      if (lane) void this.#reload(lane).then(() => this.#pump(lane));
+      else void this.#claim(id);
+    }
+  }
+
+  async #poll(): Promise<void> {
+    const now = new Date();
+    const due = await this.d.c.lanes
+      .find({ dueAt: { $lte: now }, leaseUntil: { $lt: now } }, { projection: { _id: 1 } })
+      .limit(200)
+      .toArray();
+    for (const { _id } of due.sort(() => Math.random() - 0.5)) {
+      if (this.#stopping) return;
+      if (!this.#lanes.has(_id)) await this.#claim(_id);
+    }
+    if (this.#floorWaiting) this.setFloor(await this.d.readFloor());
+  }
+
+  async #claim(laneId: string): Promise<void> {
+    if (this.#stopping || this.#lanes.has(laneId) || this.#claiming.has(laneId)) return;
+    this.#claiming.add(laneId);
+    try {
+      const now = Date.now();
+      const doc = await this.d.c.lanes.findOneAndUpdate(
+        { _id: laneId, leaseUntil: { $lt: new Date(now) } },
+        { $set: { owner: this.owner, leaseUntil: new Date(now + this.s.leaseMs) } },
+        { returnDocument: 'after' },
+      );
+      if (!doc) return;
+      const lane = new LaneState(laneId, doc.endpointId);
+      lane.leaseUntil = now + this.s.leaseMs;
+      lane.v = doc.v;
+      this.#lanes.set(laneId, lane);
+      await this.#reload(lane);
+      lane.loading = false;
+      this.#pump(lane);
+    } catch (err) {
+      this.d.logger.warn({ lane: laneId, err: (err as Error).message }, 'lane claim failed');
+      const lane = this.#lanes.get(laneId);
+      if (lane?.loading) {
+        lane.dropped = true;
+        this.#lanes.delete(laneId);
+        await this.d.c.lanes
+          .updateOne(
+            { _id: laneId, owner: this.owner },
+            { $set: { owner: null, leaseUntil: EPOCH } },
+          )
+          .catch(() => undefined);
+      }
+    } finally {
+      this.#claiming.delete(laneId);
+    }
+  }
+
+  async #reload(lane: LaneState): Promise<void> {
+    const laneDoc = await this.d.c.lanes.findOne({ _id: lane.id });
+    if (!laneDoc) return;
+    lane.v = laneDoc.v;
+    lane.pruneDone(120_000);
+    const docs = await this.d.c.queue.find({ lane: lane.id }).toArray();
+    for (const doc of docs) {
+      if (!this.d.recorder.pendingIds.has(doc._id)) lane.add(doc);
+    }
+  }
+
+  async #renew(): Promise<void> {
+    const now = Date.now();
+    for (const lane of [...this.#lanes.values()]) {
+      if (lane.dropped || lane.releasing) continue;
+      const doc = await this.d.c.lanes
+        .findOneAndUpdate(
+          { _id: lane.id, owner: this.owner },
+          { $set: { leaseUntil: new Date(now + this.s.leaseMs) } },
+          { returnDocument: 'after' },
+        )
+        .catch(() => undefined);
+      if (doc === undefined || lane.dropped || lane.releasing || this.#lanes.get(lane.id) !== lane)
+        continue;
+      if (doc === null) {
+        this.d.logger.warn({ lane: lane.id }, 'lane lease lost');
+        lane.dropped = true;
+        if (lane.timer) clearTimeout(lane.timer);
+        this.#lanes.delete(lane.id);
+        continue;
+      }
+      lane.leaseUntil = now + this.s.leaseMs;
+      if (doc.v !== lane.v) await this.#reload(lane);
+      this.#pump(lane);
+    }
+  }
+
+  async #stats(): Promise<void> {
+    const m = this.d.metrics;
+    m.lanesHeld.set(this.#lanes.size);
+    for (const [id, cb] of this.#circuits)
+      m.circuit.set({ endpoint: id }, CIRCUIT_STATE_VALUE[cb.state()]);
+    const depth = await this.d.c.queue.countDocuments({});
+    m.queueDepth.set(depth);
+    const oldest = await this.d.c.queue
+      .find({ dueAt: { $lte: new Date() } }, { projection: { dueAt: 1 } })
+      .sort({ dueAt: 1 })
+      .limit(1)
+      .toArray();
+    m.oldestDueAge.set(
+      oldest[0] ? Math.max(0, (Date.now() - oldest[0].dueAt.getTime()) / 1000) : 0,
+    );
+  }
+
+  #circuit(endpointId: string): CircuitBreaker {
+    let cb = this.#circuits.get(endpointId);
+    if (!cb) {
+      cb = new CircuitBreaker({ cooldownMs: this.s.circuitCooldownMs });
+      this.#circuits.set(endpointId, cb);
+    }
+    return cb;
+  }
+
+  #slotFree(endpointId: string): boolean {
+    return (
+      this.#inFlight < this.s.globalConcurrency &&
+      (this.#perEndpoint.get(endpointId) ?? 0) < this.s.endpointConcurrency
+    );
+  }
+
+  #setTimer(lane: LaneState, at: number): void {
+    if (lane.timer && lane.timerAt <= at) return;
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timerAt = at;
+    lane.timer = setTimeout(
+      () => {
+        lane.timer = undefined;
+        lane.timerAt = 0;
+        this.#pump(lane);
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  /** Starts every attempt that may start now in `lane`. */
+  #pump(lane: LaneState): void {
+    if (lane.dropped || this.#stopping || lane.releasing || lane.loading) return;
+    const ep = this.d.endpoints.cached(lane.endpointId);
+    const now = Date.now();
+    if (!ep) {
+      // Unknown here (created on another replica moments ago, or deleted): look again soon.
+      void this.d.endpoints.reload().catch(() => {});
+      this.#setTimer(lane, now + 1000);
+      return;
+    }
+    if (!ep.enabled) {
+      if (lane.inFlight === 0) void this.#release(lane, FAR_FUTURE);
+      return;
+    }
+    if (lane.leaseUntil - now < Math.min(1000, this.s.leaseMs / 4)) {
+      this.#setTimer(lane, now + 100);
+      return;
+    }
+    const circuit = this.#circuit(ep.id);
+    let wakeAt = Infinity;
+    let minDue = Infinity;
+    for (const [sessionId, q] of lane.sessions) {
+      if (q.busy) continue;
+      const head = q.items[0];
+      if (!head) {
+        lane.sessions.delete(sessionId);
+        continue;
+      }
+      const due = head.dueAt.getTime();
+      minDue = Math.min(minDue, due);
+      if (head.streamSeq > this.#floor) {
+        this.#floorWaiting = true;
+        continue;
+      }
+      if (due > now) {
+        wakeAt = Math.min(wakeAt, due);
+        continue;
+      }
+      if (!this.#slotFree(ep.id)) break;
+      if (!circuit.allow(now)) {
+        wakeAt = Math.min(wakeAt, circuit.openUntil || now + 250);
+        break;
+      }
+      void this.#attempt(lane, q, sessionId, head, ep);
+    }
+    if (wakeAt < Infinity) this.#setTimer(lane, wakeAt);
+    if (lane.inFlight === 0) {
+      if (lane.sessions.size === 0) {
+        // Keep an empty lane for a while (no claim round trips for the next event).
+        lane.idleSince ||= now;
+        if (now - lane.idleSince >= this.s.leaseMs) void this.#release(lane, FAR_FUTURE);
+        else this.#setTimer(lane, lane.idleSince + this.s.leaseMs);
+      } else if (minDue > now + 2 * this.s.leaseMs && !this.#floorWaiting)
+        void this.#release(lane, new Date(minDue));
+    }
+  }
+
+  async #release(lane: LaneState, dueAt: Date): Promise<void> {
+    if (lane.releasing || lane.dropped || lane.pins > 0) return;
+    lane.releasing = true;
+    try {
+      await this.d.recorder.flush();
+      const r = await this.d.c.lanes.updateOne(
+        { _id: lane.id, owner: this.owner, v: lane.v },
+        { $set: { owner: null, leaseUntil: EPOCH, dueAt } },
+      );
+      if (r.matchedCount === 1) {
+        lane.dropped = true;
+        if (lane.timer) clearTimeout(lane.timer);
+        this.#lanes.delete(lane.id);
+        if (lane.size() > 0 && dueAt === FAR_FUTURE) void this.#claim(lane.id);
+        return;
+      }
+      lane.releasing = false;
+      await this.#reload(lane);
+    } catch (err) {
+      this.d.logger.warn({ lane: lane.id, err: (err as Error).message }, 'lane release failed');
+    } finally {
+      if (!lane.dropped) {
+        lane.releasing = false;
+        this.#pump(lane);
+      }
+    }
+  }
+
+  #headers(ep: LiveEndpoint, item: QueueDoc, at: Date): Record<string, string> {
+    const h: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': this.s.userAgent,
+      ...signatureHeaders(item.eventId, at, item.body, ep.secrets),
+    };
+    if (ep.bearer) h.authorization = `Bearer ${ep.bearer}`;
+    if (item.traceparent) h.traceparent = item.traceparent;
+    return h;
+  }
+
+  async #attempt(
+    lane: LaneState,
+    q: SessionQueue,
+    sessionId: string,
+    item: QueueDoc,
+    ep: LiveEndpoint,
+  ): Promise<void> {
+    q.busy = true;
+    lane.inFlight++;
+    this.#inFlight++;
+    this.#perEndpoint.set(ep.id, (this.#perEndpoint.get(ep.id) ?? 0) + 1);
+    this.d.metrics.inFlight.inc();
+    const at = new Date();
+    const attempt = item.attempts + 1;
+    const trigger =
+      item.trigger === 'replay' && item.attempts === item.attemptBase
+        ? 'replay'
+        : attempt > 1
+          ? 'retry'
+          : 'event';
+    let result: AttemptResult;
+    try {
+      const url = ep.url.replace('{agent_id}', encodeURIComponent(item.agentId));
+      result = await this.d.http.post({
+        url,
+        headers: this.#headers(ep, item, at),
+        body: item.body,
+        timeoutMs: this.s.timeoutMs,
+      });
+    } catch (err) {
+      result = { error: (err as Error).message, latencyMs: Date.now() - at.getTime() };
+    }
+    try {
+      await this.#settle(lane, q, sessionId, item, ep, attempt, at, trigger, result);
+    } catch (err) {
+      this.d.logger.error(
+        { eventId: item.eventId, endpointId: ep.id, err: (err as Error).message },
+        'recording attempt failed',
+      );
+    } finally {
+      q.busy = false;
+      if (q.items.length === 0) lane.sessions.delete(sessionId);
+      lane.inFlight--;
+      this.#inFlight--;
+      this.#perEndpoint.set(ep.id, (this.#perEndpoint.get(ep.id) ?? 1) - 1);
+      this.d.metrics.inFlight.dec();
+      if (this.#inFlight === 0 && this.#idle.length > 0) for (const r of this.#idle.splice(0)) r();
+      this.#pump(lane);
+      // A freed slot may unblock other lanes of this endpoint (or any, at the global cap).
+      for (const other of this.#lanes.values()) {
+        if (
+          other !== lane &&
+          (other.endpointId === ep.id || this.#inFlight === this.s.globalConcurrency - 1)
+        ) {
+          this.#pump(other);
+        }
+      }
+    }
+  }
+
+  async #settle(
+    lane: LaneState,
+    q: SessionQueue,
+    sessionId: string,
+    item: QueueDoc,
+    ep: LiveEndpoint,
+    attempt: number,
+    at: Date,
+    trigger: string,
+    r: AttemptResult,
+  ): Promise<void> {
+    const verdict = classify(r);
+    const ok = verdict === 'delivered';
+    const error = describe(r) ?? null;
+    const log = this.d.logger.child({
+      eventId: item.eventId,
+      endpointId: ep.id,
+      trace_id: traceIdOf(item.traceparent),
+    });
+    this.#circuit(ep.id).record(ok);
+    this.d.metrics.attempts.inc({ result: ok ? 'success' : 'failure', endpoint: ep.id });
+    this.d.metrics.attemptSeconds.observe(
+      { result: ok ? 'success' : 'failure' },
+      r.latencyMs / 1000,
+    );
+
+    let outcome: string = verdict;
+    let delay: number | undefined;
+    if (verdict === 'retry') {
+      const retryAfter = isSlowDown(r) ? parseRetryAfter(retryAfterHeader(r)) : undefined;
+      const slow =
+        isSlowDown(r) && retryAfter === undefined
+          ? (this.s.retryScheduleMs[1] ?? 5000)
+          : retryAfter;
+      delay = nextDelayMs(this.s.retryScheduleMs, attempt - item.attemptBase, this.s.jitter, slow);
+      outcome = delay === undefined ? 'failed' : 'retry';
+    }
+    const attemptDoc: AttemptDoc = {
+      _id: `${item._id}#${attempt}#${at.getTime().toString(36)}`,
+      deliveryId: item._id,
+      endpointId: ep.id,
+      tenantId: item.tenantId,
+      eventId: item.eventId,
+      eventType: item.eventType,
+      attempt,
+      at,
+      statusCode: r.statusCode ?? null,
+      latencyMs: r.latencyMs,
+      error,
+      responseBody: r.responseBody ?? null,
+      outcome,
+      trigger,
+    };
+    this.d.recorder.attempt(attemptDoc);
+    item.attempts = attempt;
+    item.lastStatusCode = r.statusCode ?? null;
+    item.lastError = error;
+
+    if (ok) {
+      this.#finish(lane, q, sessionId, item, 'delivered');
+      if (ep.failingSince) void this.d.endpoints.setFailingSince(ep.id, null).catch(() => {});
+      log.debug({ attempt, statusCode: r.statusCode, latencyMs: r.latencyMs }, 'webhook delivered');
+      return;
+    }
+    if (verdict === 'abort') {
+      log.info(
+        { attempt, statusCode: r.statusCode },
+        'receiver aborted the message; no more retries',
+      );
+      this.#finish(lane, q, sessionId, item, 'aborted');
+      return;
+    }
+    if (verdict === 'gone') {
+      await this.d.c.queue.updateOne(
+        { _id: item._id },
+        { $set: { attempts: attempt, lastStatusCode: 410, lastError: error } },
+      );
+      await this.#disable(ep, 'gone', item);
+      return;
+    }
+    const now = Date.now();
+    if (!ep.failingSince)
+      void this.d.endpoints.setFailingSince(ep.id, new Date(now)).catch(() => {});
+    else if (now - ep.failingSince.getTime() > this.s.disableAfterMs) {
+      await this.d.c.queue.updateOne(
+        { _id: item._id },
+        { $set: { attempts: attempt, lastStatusCode: item.lastStatusCode, lastError: error } },
+      );
+      await this.#disable(ep, 'failing', item);
+      return;
+    }
+    if (delay === undefined) {
+      log.warn(
+        { attempt, statusCode: r.statusCode, error },
+        'webhook dead-lettered after the last attempt',
+      );
+      this.#finish(lane, q, sessionId, item, 'failed');
+      this.d.metrics.deadLetters.inc({ endpoint: ep.id });
+      const { body, ...meta } = item;
+      await this.d.publisher
+        .deadLetter({
+          tenantId: item.tenantId,
+          endpointId: ep.id,
+          deliveryId: item._id,
+          attempts: attempt,
+          record: {
+            ...meta,
+            body: JSON.parse(body) as unknown,
+            status: 'failed',
+            failedAt: new Date(now).toISOString(),
+          },
+        })
+        .catch((err: unknown) =>
+          log.warn({ err: (err as Error).message }, 'dead letter not published'),
+        );
+      await this.d.publisher.event(
+        Event.fromPartial({
+          eventId: `exh-${item._id}-${now.toString(36)}`
+            .slice(0, 128)
+            .replace(/[^A-Za-z0-9_:.-]/g, '_'),
+          type: EventType.MessageAttemptExhausted,
+          tenantId: item.tenantId,
+          agentId: item.agentId,
+          sessionId: item.sessionId,
+          occurredAt: new Date(now),
+          payload: {
+            $case: 'exhausted',
+            value: {
+              endpointId: ep.id,
+              deliveryId: item._id,
+              eventId: item.eventId,
+              eventType: item.eventType,
+              attempts: attempt,
+              lastStatusCode: r.statusCode,
+              lastError: error ?? undefined,
+            },
+          },
+        }),
+        item.traceparent,
+      );
+      return;
+    }
+    item.dueAt = new Date(now + delay);
+    log.debug(
+      { attempt, statusCode: r.statusCode, error, retryInMs: delay },
+      'webhook attempt failed; retry scheduled',
+    );
+    await this.d.c.queue.updateOne(
+      { _id: item._id },
+      {
+        $set: {
+          attempts: attempt,
+          dueAt: item.dueAt,
+          lastStatusCode: item.lastStatusCode,
+          lastError: error,
+        },
+      },
+    );
+  }
+
+  #finish(
+    lane: LaneState,
+    q: SessionQueue,
+    sessionId: string,
+    item: QueueDoc,
+    status: FinalStatus,
+  ): void {
+    const { lane: _lane, dueAt: _due, ...rest } = item;
+    const record: DeliveryDoc = { ...rest, status, completedAt: new Date() };
+    this.d.recorder.finish(record);
+    lane.finish(q, item, sessionId);
+    this.d.metrics.deliveries.inc({ outcome: status, endpoint: item.endpointId });
+  }
+
+  async #disable(ep: LiveEndpoint, reason: string, item: QueueDoc): Promise<void> {
+    const changed = await this.d.endpoints.disable(ep.id, reason);
+    if (!changed) return;
+    this.d.logger.warn({ endpointId: ep.id, reason }, 'webhook endpoint disabled');
+    await this.d.publisher.event(
+      Event.fromPartial({
+        eventId: `epd-${ep.id}-${Date.now().toString(36)}`,
+        type: EventType.EndpointDisabled,
+        tenantId: ep.tenantId === '*' ? item.tenantId : ep.tenantId,
+        agentId: '_',
+        sessionId: '_',
+        occurredAt: new Date(),
+        payload: { $case: 'endpointDisabled', value: { endpointId: ep.id, reason } },
+      }),
+    );
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * In-memory state of one leased lane: per session, the queued deliveries in
+ * stream order. Only the head of a session's queue may be in flight, which
+ * is what keeps one session's webhooks to one endpoint in order.
+ */
+import type { QueueDoc } from '../infra/collections.js';
+
+/** One session's queue within a lane. */
+export interface SessionQueue {
+  items: QueueDoc[];
+  /** True while the head is being attempted. */
+  busy: boolean;
+}
+
+/** A lane this replica holds the lease of. */
+export class LaneState {
+  /** Lane change counter seen at the last load. */
+  v = 0;
+  /** Lease expiry, epoch ms. */
+  leaseUntil = 0;
+  readonly sessions = new Map<string, SessionQueue>();
+  /** Ids queued here (in memory). */
+  readonly known = new Set<string>();
+  /**
+   * Ids finished recently → attempts made, so a reload racing the queue
+   * delete does not resurrect them (a replay has attempts ≥ that and is accepted).
+   */
+  readonly done = new Map<string, { at: number; attempts: number }>();
+  inFlight = 0;
+  timer: NodeJS.Timeout | undefined;
+  timerAt = 0;
+  releasing = false;
+  dropped = false;
+  /** Intake batches about to offer items here; the lane is not released while > 0. */
+  pins = 0;
+  /** True until the first load from MongoDB finished (nothing is attempted before). */
+  loading = true;
+  /** When the lane became empty (epoch ms); 0 while it has work. */
+  idleSince = 0;
+
+  constructor(
+    readonly id: string,
+    readonly endpointId: string,
+  ) {}
+
+  /** Adds a queued delivery (ignored when already known or finished recently). @returns true when added */
+  add(doc: QueueDoc): boolean {
+    if (this.known.has(doc._id)) return false;
+    const done = this.done.get(doc._id);
+    if (done && doc.attempts < done.attempts) return false;
+    this.done.delete(doc._id);
+    this.known.add(doc._id);
+    this.idleSince = 0;
+    let q = this.sessions.get(doc.sessionId);
+    if (!q) {
+      q = { items: [], busy: false };
+      this.sessions.set(doc.sessionId, q);
+    }
+    const items = q.items;
+    let i = items.length;
+    // Usually appended; a late or replayed item is inserted in stream order
+    // (never before an in-flight head).
+    const floor = q.busy ? 1 : 0;
+    while (i > floor && items[i - 1]!.streamSeq > doc.streamSeq) i--;
+    items.splice(i, 0, doc);
+    return true;
+  }
+
+  /** Removes a finished head. */
+  finish(q: SessionQueue, doc: QueueDoc, sessionId: string): void {
+    if (q.items[0] === doc) q.items.shift();
+    else q.items.splice(q.items.indexOf(doc), 1);
+    this.known.delete(doc._id);
+    this.done.set(doc._id, { at: Date.now(), attempts: doc.attempts });
+    if (q.items.length === 0 && !q.busy) this.sessions.delete(sessionId);
+  }
+
+  /** Forgets finished ids older than `ms`. */
+  pruneDone(ms: number): void {
+    const cutoff = Date.now() - ms;
+    for (const [id, d] of this.done) if (d.at < cutoff) this.done.delete(id);
+  }
+
+  /** Number of queued deliveries. */
+  size(): number {
+    let n = 0;
+    for (const q of this.sessions.values()) n += q.items.length;
+    return n;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The delivery queue in MongoDB.
+ *
+ * Intake: `enqueue()` inserts the deliveries (idempotent: `_id` =
+ * `<endpoint>.<event>`, duplicates ignored), then bumps each touched lane
+ * (`$inc v`, `$min dueAt: now`, upsert) — only then is the JetStream message
+ * acknowledged.
+ *
+ * Completion: `Recorder` buffers finished deliveries and attempts and writes
+ * them in batches (`insertMany` into `deliveries` / `delivery_attempts`,
+ * then `deleteMany` from the queue), every `flushMs` or when `maxBatch` is
+ * reached. A crash loses at most the unflushed batch; those deliveries are
+ * still queued and are delivered again (at-least-once: duplicates only
+ * among deliveries in flight at the crash).
+ */
+import type { AnyBulkWriteOperation } from 'mongodb';
+import { isDuplicateKeyError } from '@tgbridge/platform/mongo';
+import type { AttemptDoc, Collections, DeliveryDoc, LaneDoc, QueueDoc } from './collections.js';
+
+/**
+ * Inserts deliveries and wakes their lanes (except `skipLanes`: lanes this
+ * replica holds and has pinned, which are due already). Safe to call again
+ * with the same items.
+ */
+export async function enqueue(
+  c: Collections,
+  items: QueueDoc[],
+  skipLanes: ReadonlySet<string> = new Set(),
+): Promise<void> {
+  if (items.length === 0) return;
+  try {
+    await c.queue.insertMany(items, { ordered: false });
+  } catch (err) {
+    const errors = writeErrorsOf(err);
+    if (errors.length === 0 ? !isDuplicateKeyError(err) : errors.some((e) => e.code !== 11000))
+      throw err;
+  }
+  const now = new Date();
+  const lanes = new Map<string, string>();
+  for (const it of items) if (!skipLanes.has(it.lane)) lanes.set(it.lane, it.endpointId);
+  if (lanes.size === 0) return;
+  const ops: AnyBulkWriteOperation<LaneDoc>[] = [...lanes].map(([id, endpointId]) => ({
+    updateOne: {
+      filter: { _id: id },
+      update: {
+        $inc: { v: 1 },
+        $min: { dueAt: now },
+        $setOnInsert: { endpointId, owner: null, leaseUntil: new Date(0) },
+      },
+      upsert: true,
+    },
+  }));
+  await c.lanes.bulkWrite(ops, { ordered: false });
+}
+
+/** Batching writer of finished deliveries and attempts. */
+export class Recorder {
+  #finished: DeliveryDoc[] = [];
+  #attempts: AttemptDoc[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #onError: (err: unknown) => void;
+
+  constructor(
+    private readonly c: Collections,
+    private readonly flushMs = 20,
+    private readonly maxBatch = 500,
+    onError: (err: unknown) => void = () => {},
+  ) {
+    this.#onError = onError;
+  }
+
+  /** Ids finished but not yet removed from the queue (a reload must skip them). */
+  readonly pendingIds = new Set<string>();
+
+  /** Buffers one attempt. */
+  attempt(a: AttemptDoc): void {
+    this.#attempts.push(a);
+    this.#schedule();
+  }
+
+  /** Buffers a finished delivery (removed from the queue at the next flush). */
+  finish(d: DeliveryDoc): void {
+    this.#finished.push(d);
+    this.pendingIds.add(d._id);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#finished.length + this.#attempts.length >= this.maxBatch) {
+      void this.flush();
+      return;
+    }
+    this.#timer ??= setTimeout(() => void this.flush(), this.flushMs);
+  }
+
+  /** Writes everything buffered; resolves when written (errors retried on the next flush). */
+  flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#flushing = this.#flushing.then(() => this.#write());
+    return this.#flushing;
+  }
+
+  async #write(): Promise<void> {
+    const finished = this.#finished;
+    const attempts = this.#attempts;
+    if (finished.length === 0 && attempts.length === 0) return;
+    this.#finished = [];
+    this.#attempts = [];
+    try {
+      if (attempts.length > 0) await insertIgnoringDuplicates(this.c.attempts, attempts);
+      if (finished.length > 0) {
+        const dups = await insertIgnoringDuplicates(this.c.deliveries, finished);
+        // A delivery finished again (replay, or redelivered after a crash): overwrite.
+        for (const d of finished.filter((f) => dups.has(f._id))) {
+          await this.c.deliveries.replaceOne({ _id: d._id }, d, { upsert: true });
+        }
+        await this.c.queue.deleteMany({ _id: { $in: finished.map((d) => d._id) } });
+        for (const d of finished) this.pendingIds.delete(d._id);
+      }
+    } catch (err) {
+      this.#finished.unshift(...finished);
+      this.#attempts.unshift(...attempts);
+      this.#onError(err);
+      this.#timer ??= setTimeout(() => void this.flush(), 1000);
+    }
+  }
+
+  /** Flushes and stops the timer. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+async function insertIgnoringDuplicates<T extends { _id: string }>(
+  coll: { insertMany(docs: T[], o: { ordered: false }): Promise<unknown> },
+  docs: T[],
+): Promise<Set<string>> {
+  const dups = new Set<string>();
+  try {
+    await coll.insertMany(docs, { ordered: false });
+  } catch (err) {
+    const errors = writeErrorsOf(err);
+    if (errors.length === 0 ? !isDuplicateKeyError(err) : errors.some((e) => e.code !== 11000))
+      throw err;
+    for (const e of errors) {
+      if (typeof e.index === 'number' && docs[e.index]) dups.add(docs[e.index]!._id);
+    }
+  }
+  return dups;
+}
+
+/** The write errors of a bulk error (the driver gives one object or an array). */
+function writeErrorsOf(err: unknown): Array<{ code?: number; index?: number }> {
+  const we = (err as { writeErrors?: unknown }).writeErrors;
+  if (Array.isArray(we)) return we as Array<{ code?: number; index?: number }>;
+  if (we && typeof we === 'object') {
+    const vals = 'code' in we ? [we] : Object.values(we);
+    return vals as Array<{ code?: number; index?: number }>;
+  }
+  return [];
+}
