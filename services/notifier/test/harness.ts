@@ -204,7 +204,10 @@ export class Bus {
     body: Record<string, unknown>,
   ): Promise<T> {
     const msg = await this.nc.request(subject, JSON.stringify(body), { timeout: 10_000 });
-    return msg.json<T>();
+    const reply = msg.json<T & { ok?: boolean }>();
+    if (reply.ok === false && process.env.NF_DEBUG_API)
+      console.log('API', subject, JSON.stringify(reply));
+    return reply;
   }
 
   async close(): Promise<void> {

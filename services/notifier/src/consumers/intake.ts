@@ -71,10 +71,10 @@ export class Intake {
 
   constructor(private readonly o: IntakeOptions) {}
 
-  /** Starts consuming. */
+  /** Starts consuming (and starts again should the pull subscription end unexpectedly). */
   async start(): Promise<void> {
     const consumer: Consumer = await this.o.js.consumers.get(this.o.stream, this.o.consumer);
-    this.#messages = await consumer.consume({
+    const messages = await consumer.consume({
       max_messages: this.o.batch,
       callback: (m) => {
         this.#buffer.push(m);
@@ -84,6 +84,15 @@ export class Intake {
           setImmediate(() => this.#kick());
         }
       },
+    });
+    this.#messages = messages;
+    void messages.closed().then((err) => {
+      if (this.#stopped) return;
+      this.o.logger.warn(
+        { err: err instanceof Error ? err.message : undefined },
+        'intake subscription ended; restarting',
+      );
+      setTimeout(() => void this.start().catch(() => {}), 1000);
     });
   }
 

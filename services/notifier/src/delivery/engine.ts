@@ -79,6 +79,13 @@ export interface EngineDeps {
   readFloor: () => Promise<number>;
 }
 
+/**
+ * At most this many finished deliveries may wait for their record to be
+ * written; beyond it no new attempt starts. Bounds the duplicates a crash
+ * can cause to this plus the requests in flight.
+ */
+export const MAX_UNRECORDED = 128;
+
 /** Trace id of a W3C traceparent, for logs. */
 function traceIdOf(tp: string | null): string | undefined {
   return tp?.split('-')[1];
@@ -96,13 +103,21 @@ export class DeliveryEngine {
   #floor = 0;
   #floorWaiting = false;
   #timers: NodeJS.Timeout[] = [];
+  #heldBack = false;
   #stopping = false;
   #idle: Array<() => void> = [];
 
   constructor(
     private readonly d: EngineDeps,
     private readonly s: EngineSettings,
-  ) {}
+  ) {
+    d.recorder.onFlushed = () => {
+      if (this.#heldBack && d.recorder.pendingIds.size < MAX_UNRECORDED) {
+        this.#heldBack = false;
+        for (const lane of this.#lanes.values()) this.#pump(lane);
+      }
+    };
+  }
 
   /** Starts polling for due lanes and renewing leases. */
   start(): void {
@@ -241,7 +256,15 @@ export class DeliveryEngine {
       if (this.#stopping) return;
       if (!this.#lanes.has(_id)) await this.#claim(_id);
     }
-    if (this.#floorWaiting) this.setFloor(await this.d.readFloor());
+    if (this.#floorWaiting) {
+      const floor = await this.d.readFloor();
+      if (floor > this.#floor) this.setFloor(floor);
+      else for (const lane of this.#lanes.values()) this.#pump(lane);
+    }
+    // Safety net: a held lane with due work and nothing in flight gets a pump.
+    for (const lane of this.#lanes.values()) {
+      if (lane.inFlight === 0 && !lane.timer && lane.sessions.size > 0) this.#pump(lane);
+    }
   }
 
   async #claim(laneId: string): Promise<void> {
@@ -261,6 +284,7 @@ export class DeliveryEngine {
       this.#lanes.set(laneId, lane);
       await this.#reload(lane);
       lane.loading = false;
+      this.d.logger.debug({ lane: laneId, v: lane.v, queued: lane.size() }, 'lane claimed');
       this.#pump(lane);
     } catch (err) {
       this.d.logger.warn({ lane: laneId, err: (err as Error).message }, 'lane claim failed');
@@ -291,20 +315,24 @@ export class DeliveryEngine {
     }
   }
 
+  /** Renews every held lease in one update, then checks ownership and change counters in one read. */
   async #renew(): Promise<void> {
+    const held = [...this.#lanes.values()].filter((l) => !l.dropped && !l.releasing && !l.loading);
+    if (held.length === 0) return;
     const now = Date.now();
-    for (const lane of [...this.#lanes.values()]) {
-      if (lane.dropped || lane.releasing) continue;
-      const doc = await this.d.c.lanes
-        .findOneAndUpdate(
-          { _id: lane.id, owner: this.owner },
-          { $set: { leaseUntil: new Date(now + this.s.leaseMs) } },
-          { returnDocument: 'after' },
-        )
-        .catch(() => undefined);
-      if (doc === undefined || lane.dropped || lane.releasing || this.#lanes.get(lane.id) !== lane)
-        continue;
-      if (doc === null) {
+    const ids = held.map((l) => l.id);
+    await this.d.c.lanes.updateMany(
+      { _id: { $in: ids }, owner: this.owner },
+      { $set: { leaseUntil: new Date(now + this.s.leaseMs) } },
+    );
+    const docs = await this.d.c.lanes
+      .find({ _id: { $in: ids } }, { projection: { owner: 1, v: 1 } })
+      .toArray();
+    const byId = new Map(docs.map((d) => [d._id, d]));
+    for (const lane of held) {
+      if (lane.dropped || lane.releasing || this.#lanes.get(lane.id) !== lane) continue;
+      const doc = byId.get(lane.id);
+      if (!doc || doc.owner !== this.owner) {
         this.d.logger.warn({ lane: lane.id }, 'lane lease lost');
         lane.dropped = true;
         if (lane.timer) clearTimeout(lane.timer);
@@ -383,6 +411,12 @@ export class DeliveryEngine {
       this.#setTimer(lane, now + 100);
       return;
     }
+    if (this.d.recorder.pendingIds.size >= MAX_UNRECORDED) {
+      this.#heldBack = true;
+      void this.d.recorder.flush();
+      this.#setTimer(lane, now + 100);
+      return;
+    }
     const circuit = this.#circuit(ep.id);
     let wakeAt = Infinity;
     let minDue = Infinity;
@@ -404,6 +438,11 @@ export class DeliveryEngine {
         continue;
       }
       if (!this.#slotFree(ep.id)) break;
+      if (this.d.recorder.pendingIds.size >= MAX_UNRECORDED) {
+        this.#heldBack = true;
+        void this.d.recorder.flush();
+        break;
+      }
       if (!circuit.allow(now)) {
         wakeAt = Math.min(wakeAt, circuit.openUntil || now + 250);
         break;
@@ -430,6 +469,16 @@ export class DeliveryEngine {
       const r = await this.d.c.lanes.updateOne(
         { _id: lane.id, owner: this.owner, v: lane.v },
         { $set: { owner: null, leaseUntil: EPOCH, dueAt } },
+      );
+      this.d.logger.debug(
+        {
+          lane: lane.id,
+          released: r.matchedCount === 1,
+          v: lane.v,
+          queued: lane.size(),
+          pins: lane.pins,
+        },
+        'lane release',
       );
       if (r.matchedCount === 1) {
         lane.dropped = true;

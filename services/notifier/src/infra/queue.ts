@@ -73,6 +73,9 @@ export class Recorder {
   /** Ids finished but not yet removed from the queue (a reload must skip them). */
   readonly pendingIds = new Set<string>();
 
+  /** Called after every successful flush (the engine resumes when it held back). */
+  onFlushed: () => void = () => {};
+
   /** Buffers one attempt. */
   attempt(a: AttemptDoc): void {
     this.#attempts.push(a);
@@ -109,7 +112,6 @@ export class Recorder {
     this.#finished = [];
     this.#attempts = [];
     try {
-      if (attempts.length > 0) await insertIgnoringDuplicates(this.c.attempts, attempts);
       if (finished.length > 0) {
         const dups = await insertIgnoringDuplicates(this.c.deliveries, finished);
         // A delivery finished again (replay, or redelivered after a crash): overwrite.
@@ -119,6 +121,8 @@ export class Recorder {
         await this.c.queue.deleteMany({ _id: { $in: finished.map((d) => d._id) } });
         for (const d of finished) this.pendingIds.delete(d._id);
       }
+      if (attempts.length > 0) await insertIgnoringDuplicates(this.c.attempts, attempts);
+      this.onFlushed();
     } catch (err) {
       this.#finished.unshift(...finished);
       this.#attempts.unshift(...attempts);
