@@ -18,7 +18,7 @@ import type { NotifierConfig } from './config.js';
 import { Intake, readAckFloor, WAKE_SUBJECT, type WakeNotice } from './consumers/intake.js';
 import { DeliveryEngine } from './delivery/engine.js';
 import { serveApi } from './handlers/api.js';
-import { CHANGED_SUBJECT } from './handlers/subjects.js';
+import { CHANGED_SUBJECT, withPrefix } from './handlers/subjects.js';
 import { collections, ensureIndexes, type Collections } from './infra/collections.js';
 import { EndpointStore } from './infra/endpoints.js';
 import { WebhookHttpClient, type TargetPolicy } from './infra/http-client.js';
@@ -152,7 +152,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
       const eng = engine;
       eng.setFloor(await readAckFloor(js, streams.events, config.NOTIFIER_CONSUMER));
       subs.push(
-        nc.subscribe(WAKE_SUBJECT, {
+        nc.subscribe(withPrefix(WAKE_SUBJECT, config.NOTIFIER_SUBJECT_PREFIX), {
           callback: (err, msg) => {
             if (err) return;
             try {
@@ -165,7 +165,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
             }
           },
         }),
-        nc.subscribe(CHANGED_SUBJECT, {
+        nc.subscribe(withPrefix(CHANGED_SUBJECT, config.NOTIFIER_SUBJECT_PREFIX), {
           callback: () => void endpoints.reload().catch(() => {}),
         }),
       );
@@ -178,6 +178,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
           policy,
           partitions: config.WEBHOOK_LANE_PARTITIONS,
           rotationGraceMs: config.WEBHOOK_ROTATION_GRACE_MS,
+          prefix: config.NOTIFIER_SUBJECT_PREFIX,
           logger,
         }),
       );
@@ -193,6 +194,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
         endpoints,
         engine: eng,
         metrics,
+        wakeSubject: withPrefix(WAKE_SUBJECT, config.NOTIFIER_SUBJECT_PREFIX),
         logger,
       });
       await intake.start();

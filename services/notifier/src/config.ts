@@ -61,6 +61,16 @@ export const notifierConfigSchema = baseConfigSchema.extend({
   EVENTS_STREAM: str({ default: 'TG_EVENTS' }),
   NOTIFIER_EVENTS_FILTER: str({ default: 'tg.evt.>' }),
   NOTIFIER_CONSUMER: str({ default: 'notifier' }),
+  NOTIFIER_SUBJECT_PREFIX: field(
+    (raw) =>
+      /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(raw)
+        ? { ok: true as const, value: raw }
+        : {
+            ok: false as const,
+            problem: `expected a subject prefix like tg.notifier, got ${quote(raw)}`,
+          },
+    { default: 'tg.notifier' },
+  ),
   NOTIFIER_ACK_WAIT_MS: durationMs({ default: 30_000 }),
   NOTIFIER_INTAKE_BATCH: int({ default: 200, min: 1, max: 1000 }),
   DLQ_STREAM: str({ default: 'TG_DLQ' }),
@@ -111,6 +121,8 @@ export interface NotifierConfig {
   NOTIFIER_EVENTS_FILTER: string;
   /** Durable consumer name shared by all notifier replicas. */
   NOTIFIER_CONSUMER: string;
+  /** Prefix of the API, wake and change subjects (`tg.notifier`). */
+  NOTIFIER_SUBJECT_PREFIX: string;
   /** JetStream ack wait of the intake consumer, ms. */
   NOTIFIER_ACK_WAIT_MS: number;
   /** Events pulled per intake batch. */

@@ -97,6 +97,7 @@ beforeAll(async () => {
   });
   stream = await bus.ensureTenantStream(env.EVENTS_STREAM!, TENANT);
   env.EVENTS_STREAM = stream;
+  bus.prefix = env.NOTIFIER_SUBJECT_PREFIX!;
   notifier = await startNotifier(env);
 });
 
@@ -259,7 +260,22 @@ describe('notifier delivery', () => {
     }
     const okOf = (s: string) =>
       r.received.filter((x) => x.json.session_id === s).map((x) => x.json.event_id as string);
-    await waitFor(() => new Set(okOf(good)).size === 20, 15_000, 'good session delivered');
+    await waitFor(() => new Set(okOf(good)).size === 20, 15_000, 'good session delivered').catch(
+      async (err) => {
+        console.log(
+          'ENGINE',
+          JSON.stringify(notifier.engine.debugState()),
+          'good got',
+          new Set(okOf(good)).size,
+        );
+        console.log('LANES', JSON.stringify(await notifier.collections.lanes.find({}).toArray()));
+        console.log(
+          'QUEUE',
+          JSON.stringify(await notifier.collections.queue.find({ sessionId: good }).toArray()),
+        );
+        throw err;
+      },
+    );
     const goodDone = Date.now() - t0;
     await waitFor(() => new Set(okOf(bad)).size === 20, 20_000, 'bad session delivered');
     // The good session was never held back by the failing one.
@@ -317,7 +333,9 @@ describe('notifier delivery', () => {
     const nc = bus.nc;
     const exhausted: Event[] = [];
     const sub = nc.subscribe(`tg.evt.${TENANT}.${agent}.${session}.message_attempt_exhausted`, {
-      callback: (_e, m) => exhausted.push(Event.fromJSON(m.json())),
+      callback: (_e, m) => {
+        exhausted.push(Event.fromJSON(m.json()));
+      },
     });
     const e = messageEvent({ tenant: TENANT, agent, session });
     await bus.publish(e);
@@ -420,7 +438,9 @@ describe('notifier delivery', () => {
     const ep = await endpoint(agent, r);
     const disabled: Event[] = [];
     const sub = bus.nc.subscribe(`tg.evt.${TENANT}._._.endpoint_disabled`, {
-      callback: (_e, m) => disabled.push(Event.fromJSON(m.json())),
+      callback: (_e, m) => {
+        disabled.push(Event.fromJSON(m.json()));
+      },
     });
     await bus.publish(messageEvent({ tenant: TENANT, agent, session: crypto.randomUUID() }));
     const got = await waitFor(async () => {

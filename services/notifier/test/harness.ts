@@ -123,6 +123,7 @@ export function testEnv(over: Record<string, string> = {}): Record<string, strin
     EVENTS_STREAM: uniqueName('NFEVT'),
     DLQ_STREAM: uniqueName('NFDLQ'),
     NOTIFIER_CONSUMER: uniqueName('notifier'),
+    NOTIFIER_SUBJECT_PREFIX: `tg.nftest.${randomBytes(4).toString('hex')}`,
     NOTIFIER_ACK_WAIT_MS: '2s',
     WEBHOOK_RETRY_SCHEDULE: '0,200ms,400ms,600ms',
     WEBHOOK_JITTER: '0.1',
@@ -157,6 +158,9 @@ export function dbUrl(mongoUrl: string, prefix: string): string {
 
 /** NATS client for publishing events and calling the API. */
 export class Bus {
+  /** API subject prefix of the notifier under test. */
+  prefix = 'tg.notifier';
+
   private constructor(
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
@@ -203,7 +207,13 @@ export class Bus {
     subject: string,
     body: Record<string, unknown>,
   ): Promise<T> {
-    const msg = await this.nc.request(subject, JSON.stringify(body), { timeout: 10_000 });
+    const msg = await this.nc.request(
+      `${this.prefix}${subject.slice('tg.notifier'.length)}`,
+      JSON.stringify(body),
+      {
+        timeout: 10_000,
+      },
+    );
     const reply = msg.json<T & { ok?: boolean }>();
     if (reply.ok === false && process.env.NF_DEBUG_API)
       console.log('API', subject, JSON.stringify(reply));

@@ -40,6 +40,7 @@ beforeAll(async () => {
   });
   stream = await bus.ensureTenantStream(env.EVENTS_STREAM!, TENANT);
   env.EVENTS_STREAM = stream;
+  bus.prefix = env.NOTIFIER_SUBJECT_PREFIX!;
   notifier = await startNotifier(env);
 });
 

@@ -45,6 +45,8 @@ export interface IntakeOptions {
   endpoints: EndpointStore;
   engine: DeliveryEngine;
   metrics: NotifierMetrics;
+  /** Subject of wake notices (WAKE_SUBJECT under NOTIFIER_SUBJECT_PREFIX). */
+  wakeSubject: string;
   logger: Logger;
 }
 
@@ -231,6 +233,6 @@ export class Intake {
     this.o.engine.offer(items, pinned);
     const lanes = [...new Set(items.map((i) => i.lane))];
     const notice: WakeNotice = { floor, lanes, from: this.o.engine.owner };
-    this.o.nc.publish(WAKE_SUBJECT, JSON.stringify(notice));
+    this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));
   }
 }

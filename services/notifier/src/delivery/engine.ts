@@ -184,6 +184,33 @@ export class DeliveryEngine {
     return this.#floor;
   }
 
+  /** A snapshot of the engine's state, for diagnostics and tests. */
+  debugState(): Record<string, unknown> {
+    return {
+      floor: this.#floor,
+      floorWaiting: this.#floorWaiting,
+      heldBack: this.#heldBack,
+      unrecorded: this.d.recorder.pendingIds.size,
+      inFlight: this.#inFlight,
+      claiming: [...this.#claiming],
+      lanes: [...this.#lanes.values()].map((l) => ({
+        id: l.id,
+        loading: l.loading,
+        releasing: l.releasing,
+        pins: l.pins,
+        inFlight: l.inFlight,
+        timerAt: l.timer ? l.timerAt - Date.now() : null,
+        leaseLeftMs: l.leaseUntil - Date.now(),
+        sessions: [...l.sessions.values()].map((q) => ({
+          busy: q.busy,
+          n: q.items.length,
+          headSeq: q.items[0]?.streamSeq,
+          headDueIn: q.items[0] ? q.items[0].dueAt.getTime() - Date.now() : null,
+        })),
+      })),
+    };
+  }
+
   /** Lanes held by this replica (ids). */
   heldLanes(): string[] {
     return [...this.#lanes.keys()];

@@ -22,7 +22,7 @@ import type { EndpointStore } from '../infra/endpoints.js';
 import { checkTargetUrl, type TargetPolicy } from '../infra/http-client.js';
 import { enqueue } from '../infra/queue.js';
 import { WAKE_SUBJECT } from '../consumers/intake.js';
-import { API_QUEUE, ApiSubject, CHANGED_SUBJECT } from './subjects.js';
+import { API_QUEUE, ApiSubject, CHANGED_SUBJECT, withPrefix } from './subjects.js';
 import { attemptView, decodeCursor, deliveryView, encodeCursor, endpointView } from './views.js';
 
 /** A failed API call: HTTP-like status, stable code, safe text. */
@@ -45,6 +45,8 @@ export interface ApiDeps {
   policy: TargetPolicy;
   partitions: number;
   rotationGraceMs: number;
+  /** NOTIFIER_SUBJECT_PREFIX. */
+  prefix: string;
   logger: Logger;
 }
 
@@ -108,14 +110,20 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
 
   const changed = async (endpointId: string) => {
     await d.endpoints.reload();
-    d.nc.publish(CHANGED_SUBJECT, JSON.stringify({ endpoint_id: endpointId }));
+    d.nc.publish(
+      withPrefix(CHANGED_SUBJECT, d.prefix),
+      JSON.stringify({ endpoint_id: endpointId }),
+    );
   };
 
   const wakeEndpointLanes = async (endpointId: string) => {
     await c.lanes.updateMany({ endpointId }, { $set: { dueAt: new Date() } });
     const lanes = Array.from({ length: d.partitions }, (_, i) => `${endpointId}:${i}`);
     d.engine.wake(lanes);
-    d.nc.publish(WAKE_SUBJECT, JSON.stringify({ floor: 0, lanes, from: d.engine.owner }));
+    d.nc.publish(
+      withPrefix(WAKE_SUBJECT, d.prefix),
+      JSON.stringify({ floor: 0, lanes, from: d.engine.owner }),
+    );
   };
 
   const ownEndpoint = async (
@@ -154,7 +162,10 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
     await c.deliveries.deleteMany({ _id: { $in: items.map((i) => i._id) } });
     const lanes = [...new Set(items.map((i) => i.lane))];
     d.engine.wake(lanes);
-    d.nc.publish(WAKE_SUBJECT, JSON.stringify({ floor: 0, lanes, from: d.engine.owner }));
+    d.nc.publish(
+      withPrefix(WAKE_SUBJECT, d.prefix),
+      JSON.stringify({ floor: 0, lanes, from: d.engine.owner }),
+    );
     return items;
   };
 
@@ -443,7 +454,7 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
 export function serveApi(d: ApiDeps): Subscription[] {
   const handlers = apiHandlers(d);
   return Object.entries(handlers).map(([subject, handler]) =>
-    d.nc.subscribe(subject, {
+    d.nc.subscribe(withPrefix(subject, d.prefix), {
       queue: API_QUEUE,
       callback: (err, msg) => {
         if (err) return;

@@ -29,3 +29,11 @@ export const ApiSubject = {
   AttemptsList: 'tg.notifier.attempts.list',
 } as const;
 export type ApiSubject = (typeof ApiSubject)[keyof typeof ApiSubject];
+
+/**
+ * `subject` under another prefix (NOTIFIER_SUBJECT_PREFIX): several
+ * independent notifier deployments (tests) can share one NATS server.
+ */
+export function withPrefix(subject: string, prefix: string): string {
+  return prefix === API_PREFIX ? subject : `${prefix}${subject.slice(API_PREFIX.length)}`;
+}

@@ -38,6 +38,7 @@ export class EndpointStore {
   #cache = new Map<string, LiveEndpoint>();
   #loadedAt = 0;
   #loading: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
 
   constructor(
     private readonly c: Collections,
@@ -180,36 +181,49 @@ export class EndpointStore {
     return this.#cache.get(id);
   }
 
-  /** Reloads the cache from MongoDB (concurrent calls share one load). */
+  /**
+   * Reloads the cache from MongoDB. The returned promise settles after a
+   * load that STARTED after this call (so a write made before calling is
+   * seen); concurrent callers share the queued load.
+   */
   reload(): Promise<void> {
-    this.#loading ??= (async () => {
-      try {
-        const docs = await this.c.endpoints.find({}).toArray();
-        const now = new Date();
-        const next = new Map<string, LiveEndpoint>();
-        for (const d of docs) {
-          next.set(d._id, {
-            id: d._id,
-            tenantId: d.tenantId,
-            url: d.url,
-            enabled: d.enabled,
-            eventTypes: d.eventTypes ?? [],
-            agentIds: d.agentIds ?? [],
-            secrets: d.secrets
-              .filter((s) => s.expiresAt === null || s.expiresAt > now)
-              .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
-              .map((s) => this.open(d._id, s.sealed)),
-            bearer: d.bearerSealed ? this.open(d._id, d.bearerSealed) : null,
-            failingSince: d.failingSince ?? null,
-          });
-        }
-        this.#cache = next;
-        this.#loadedAt = Date.now();
-      } finally {
-        this.#loading = undefined;
-      }
-    })();
-    return this.#loading;
+    if (this.#queued) return this.#queued;
+    const queued = (this.#loading ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued = undefined;
+        const loading = this.#load().finally(() => {
+          if (this.#loading === loading) this.#loading = undefined;
+        });
+        this.#loading = loading;
+        return loading;
+      });
+    this.#queued = queued;
+    return queued;
+  }
+
+  async #load(): Promise<void> {
+    const docs = await this.c.endpoints.find({}).toArray();
+    const now = new Date();
+    const next = new Map<string, LiveEndpoint>();
+    for (const d of docs) {
+      next.set(d._id, {
+        id: d._id,
+        tenantId: d.tenantId,
+        url: d.url,
+        enabled: d.enabled,
+        eventTypes: d.eventTypes ?? [],
+        agentIds: d.agentIds ?? [],
+        secrets: d.secrets
+          .filter((s) => s.expiresAt === null || s.expiresAt > now)
+          .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+          .map((s) => this.open(d._id, s.sealed)),
+        bearer: d.bearerSealed ? this.open(d._id, d.bearerSealed) : null,
+        failingSince: d.failingSince ?? null,
+      });
+    }
+    this.#cache = next;
+    this.#loadedAt = Date.now();
   }
 
   /** Disables an endpoint (by the notifier). @returns true when it was enabled */
