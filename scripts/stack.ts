@@ -113,6 +113,8 @@ async function main(): Promise<void> {
           LARAVEL_BASE_URL: `http://127.0.0.1:${STACK_PORTS.demoReceiver}`,
           WEBHOOK_SECRET_TOKEN: secrets.webhookSecretToken,
           WEBHOOK_SIGNING_SECRET: secrets.webhookSigningSecret,
+          // The demo receiver is plain HTTP on 127.0.0.1; production keeps both off.
+          WEBHOOK_ALLOW_HTTP: 'true',
           WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
         },
         readyUrl: `http://127.0.0.1:${STACK_PORTS.notifierMetrics}/readyz`,

@@ -397,6 +397,19 @@ describe('login flows through the gateway', () => {
     expect(JSON.stringify(raw)).not.toContain(plain.slice(10, 60));
   });
 
+  it('a completed login records the account update state for the connector to recover from', async () => {
+    const p = phone();
+    const me = s.emu.control.createUser({ phone: p, firstName: 'State' });
+    const other = s.emu.control.createUser({ phone: phone(), firstName: 'Other' });
+    s.emu.control.sendMessage({ from: other.id, to: { user: me.id }, text: 'before login' });
+    const { sessionId } = await phoneLogin('state', p);
+    const raw = await db.collection('sessions').findOne({ _id: sessionId as never });
+    // pts counts the message received before the login: the connector's
+    // getDifference starts after it, so anything later is recovered.
+    expect(raw!.updateState).toMatchObject({ pts: expect.any(Number), date: expect.any(Number) });
+    expect((raw!.updateState as { pts: number }).pts).toBeGreaterThan(0);
+  });
+
   it('OpenAPI, docs, health, readiness and metrics are served', async () => {
     const spec = await s.call('GET', '/openapi.json', undefined, null);
     expect(spec.status).toBe(200);

@@ -610,6 +610,12 @@ export class LoginService {
       ...(u.username ? { username: u.username } : {}),
     };
     const sealed = this.d.keyring.seal(saveSession(client), doc._id);
+    // The account's update state at login: the connector starts from it with
+    // updates.getDifference, so a message that arrives between this moment and
+    // the connector's first connection is recovered, not skipped
+    // (https://core.telegram.org/api/updates#recovering-gaps).
+    const st = await invokeQuiet(client, new Api.updates.GetState());
+    const updateState = { pts: st.pts, qts: st.qts, date: st.date, seq: st.seq, channels: {} };
     const now = new Date();
     const updated = await this.d.sessions
       .findOneAndUpdate(
@@ -621,6 +627,7 @@ export class LoginService {
             ...(user.phone ? { phone: user.phone } : {}),
             sessionSecret: sealed,
             dcId: client.session.dcId,
+            updateState,
             connectedAt: now,
             lastActivityAt: now,
           },
