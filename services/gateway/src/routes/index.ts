@@ -14,9 +14,17 @@ import messages from './messages.js';
 import sessions from './sessions.js';
 import system from './system.js';
 import telegramLogin from './telegram-login.js';
+import webhooks from './webhooks.js';
 
 /** A route module. */
 export type RouteModule = (app: FastifyInstance, deps: GatewayDeps) => Promise<void>;
 
 /** Route modules, in registration order. */
-export const routeModules: RouteModule[] = [system, telegramLogin, sessions, adminKeys, messages];
+export const routeModules: RouteModule[] = [
+  system,
+  telegramLogin,
+  sessions,
+  adminKeys,
+  messages,
+  webhooks,
+];

@@ -17,6 +17,8 @@ import { webhookBodyText } from '../domain/payload.js';
 import type { Collections, QueueDoc } from '../infra/collections.js';
 import type { EndpointStore } from '../infra/endpoints.js';
 import { enqueue } from '../infra/queue.js';
+import { startConsumeSpan, traceparentOf } from '../infra/tracing.js';
+import type { Span } from '@opentelemetry/api';
 import type { NotifierMetrics } from '../metrics.js';
 import type { DeliveryEngine } from '../delivery/engine.js';
 
@@ -149,6 +151,7 @@ export class Intake {
     const bad: JsMsg[] = [];
     const good: JsMsg[] = [];
     const now = new Date();
+    const spans: Span[] = [];
     for (const m of batch) {
       let e: Event;
       try {
@@ -182,7 +185,10 @@ export class Intake {
       this.o.metrics.events.inc({ outcome: targets.length > 0 ? 'recorded' : 'unmatched' });
       if (targets.length === 0) continue;
       const body = webhookBodyText(e);
-      const tp = m.headers?.get('traceparent') || m.headers?.get('Traceparent') || null;
+      const span = startConsumeSpan(m.headers, m.subject);
+      span.setAttribute('tgbridge.event_id', e.eventId);
+      spans.push(span);
+      const tp = traceparentOf(span, m.headers?.get('traceparent') || null);
       for (const ep of targets) {
         items.push({
           _id: deliveryId(ep.id, e.eventId),
@@ -230,6 +236,7 @@ export class Intake {
       'intake batch recorded',
     );
     this.o.engine.setFloor(floor);
+    for (const span of spans) span.end();
     this.o.engine.offer(items, pinned);
     const lanes = [...new Set(items.map((i) => i.lane))];
     const notice: WakeNotice = { floor, lanes, from: this.o.engine.owner };

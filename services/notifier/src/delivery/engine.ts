@@ -49,6 +49,7 @@ import type { EndpointStore, LiveEndpoint } from '../infra/endpoints.js';
 import type { WebhookHttpClient } from '../infra/http-client.js';
 import type { Recorder } from '../infra/queue.js';
 import type { NotifierPublisher } from '../infra/streams.js';
+import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
 import { LaneState, type SessionQueue } from './lane.js';
 
@@ -526,14 +527,14 @@ export class DeliveryEngine {
     }
   }
 
-  #headers(ep: LiveEndpoint, item: QueueDoc, at: Date): Record<string, string> {
+  #headers(ep: LiveEndpoint, item: QueueDoc, at: Date, traceparent: string | null): Record<string, string> {
     const h: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': this.s.userAgent,
       ...signatureHeaders(item.eventId, at, item.body, ep.secrets),
     };
     if (ep.bearer) h.authorization = `Bearer ${ep.bearer}`;
-    if (item.traceparent) h.traceparent = item.traceparent;
+    if (traceparent) h.traceparent = traceparent;
     return h;
   }
 
@@ -558,17 +559,21 @@ export class DeliveryEngine {
           ? 'retry'
           : 'event';
     let result: AttemptResult;
+    const url = ep.url.replace('{agent_id}', encodeURIComponent(item.agentId));
+    let span: ReturnType<typeof startAttemptSpan>['span'] | undefined;
     try {
-      const url = ep.url.replace('{agent_id}', encodeURIComponent(item.agentId));
+      const started = startAttemptSpan(item.traceparent, new URL(url), ep.id);
+      span = started.span;
       result = await this.d.http.post({
         url,
-        headers: this.#headers(ep, item, at),
+        headers: this.#headers(ep, item, at, started.traceparent),
         body: item.body,
         timeoutMs: this.s.timeoutMs,
       });
     } catch (err) {
       result = { error: (err as Error).message, latencyMs: Date.now() - at.getTime() };
     }
+    if (span) endAttemptSpan(span, result.statusCode, describe(result));
     try {
       await this.#settle(lane, q, sessionId, item, ep, attempt, at, trigger, result);
     } catch (err) {

@@ -87,8 +87,9 @@ function strList(req: Req, key: string, re: RegExp): string[] | undefined {
 }
 
 function limitOf(req: Req): number {
-  const v = req.limit;
-  if (v === undefined || v === null) return 50;
+  const raw = req.limit;
+  if (raw === undefined || raw === null || raw === '') return 50;
+  const v = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     throw new ApiError(400, 'INVALID_ARGUMENT', 'limit must be a positive integer');
   }
