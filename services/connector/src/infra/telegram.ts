@@ -81,8 +81,14 @@ export async function openClient(
   return client;
 }
 
-/** Destroys a client (disconnects every sender, stops its loops); never throws. */
+/** Destroys a client (disconnects every sender, stops its loops); never throws, never waits more than 3 s. */
 export async function destroyClient(client: TelegramClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([destroyNow(client), new Promise<void>((r) => (timer = setTimeout(r, 3000)))]);
+  clearTimeout(timer);
+}
+
+async function destroyNow(client: TelegramClient): Promise<void> {
   const g = client as unknown as GramInternals;
   if (g._sender) {
     g._sender._updateCallback = () => {};
