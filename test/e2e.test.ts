@@ -46,7 +46,15 @@ beforeAll(async () => {
   };
   stack = run(['scripts/stack.ts'], {});
   for (const s of [stack.stdout!, stack.stderr!]) s.on('data', (c: Buffer) => (stackLog += c));
-});
+  // A first start may provision nats-server and FerretDB: allow minutes.
+  const deadline = Date.now() + 300_000;
+  while (!stackLog.includes('tgbridge is up.')) {
+    if (stack.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`the stack did not come up:\n${stackLog.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}, 330_000);
 
 afterAll(async () => {
   if (stack && stack.exitCode === null) {
@@ -57,6 +65,16 @@ afterAll(async () => {
   await receiver?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** `service kind name ×count` lines: what the receiver got, for failure messages. */
+function summary(spans: ReceivedSpan[]): string {
+  const counts = new Map<string, number>();
+  for (const s of spans) {
+    const key = `${s.service} kind=${s.kind} ${s.name} ${JSON.stringify(s.attributes).slice(0, 160)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${k} ×${n}`).join('\n');
+}
 
 function trace(spans: ReceivedSpan[], traceId: string): ReceivedSpan[] {
   return spans.filter((s) => s.traceId === traceId);
@@ -111,12 +129,17 @@ describe('the fleet end to end: npm start + npm run demo', () => {
           s.kind === SPAN_KIND.server &&
           s.attributes['rpc.system'] === 'grpc',
       );
-      const db = spans.find((s) => s.service === 'auth' && s.attributes['db.system'] === 'mongodb');
+      // db.system (older semantic conventions) or db.system.name (current ones).
+      const db = spans.find(
+        (s) =>
+          s.service === 'auth' &&
+          (s.attributes['db.system'] ?? s.attributes['db.system.name']) === 'mongodb',
+      );
       return grpcServer && db ? { root, grpcServer, db, spans } : undefined;
     }, 30_000);
     expect(
       found,
-      'a request-qr trace with an auth gRPC server span and a MongoDB span',
+      `a request-qr trace with an auth gRPC server span and a MongoDB span; got:\n${summary(receiver.spans)}`,
     ).toBeDefined();
     const { root, grpcServer, db, spans } = found!;
     expect(descends(spans, grpcServer, root)).toBe(true);
@@ -147,7 +170,8 @@ describe('the fleet end to end: npm start + npm run demo', () => {
     }, 30_000);
     expect(
       found,
-      'a trace from a connector publish through the notifier to the webhook POST',
+      `a trace from a connector publish through the notifier to the webhook POST; got:
+${summary(receiver.spans)}`,
     ).toBeDefined();
     const { publish, consume, post, spans } = found!;
     expect(descends(spans, consume, publish)).toBe(true);

@@ -23,6 +23,8 @@
 import {
   context,
   propagation,
+  SpanKind,
+  SpanStatusCode,
   trace,
   type Context,
   type TextMapGetter,
@@ -182,4 +184,47 @@ export function extractTraceContext(
   ctx: Context = context.active(),
 ): Context {
   return headers ? propagation.extract(ctx, headers, natsGetter) : ctx;
+}
+
+/**
+ * Runs `publish` inside a PRODUCER span for one NATS message (OpenTelemetry
+ * messaging semantic conventions: span name `send <destination template>`,
+ * `messaging.system=nats`, `messaging.destination.name`, `messaging.message.id`)
+ * and injects that span's trace context into `headers` first, so consumers
+ * continue the trace. `template` is the low-cardinality subject shape
+ * (e.g. `tg.evt`), `subject` the concrete one.
+ * Rethrows what `publish` throws, after marking the span as failed.
+ */
+export async function tracePublish<H extends HeaderCarrier, T>(
+  template: string,
+  subject: string,
+  messageId: string | undefined,
+  headers: H,
+  publish: (headers: H) => Promise<T>,
+): Promise<T> {
+  return getTracer('tgbridge.nats').startActiveSpan(
+    `send ${template}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'publish',
+        'messaging.destination.name': subject,
+        ...(messageId ? { 'messaging.message.id': messageId } : {}),
+      },
+    },
+    async (span) => {
+      try {
+        injectTraceHeaders(headers);
+        return await publish(headers);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }

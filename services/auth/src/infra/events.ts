@@ -13,7 +13,7 @@ import type { SessionStatus } from '@tgbridge/proto/common/v1/common';
 import { type User } from '@tgbridge/proto/common/v1/common';
 import { Event } from '@tgbridge/proto/events/v1/events';
 import { EVENT_SUBJECT_PREFIX, eventSubject, type EventType } from '@tgbridge/proto/subjects';
-import { injectTraceHeaders } from '@tgbridge/platform/telemetry';
+import { tracePublish } from '@tgbridge/platform/telemetry';
 
 /**
  * Creates the events stream when it does not exist yet (same base config as
@@ -90,13 +90,14 @@ export class EventPublisher {
         value: { status: e.status, reason: e.reason, user: e.user },
       },
     });
-    const h = headers();
-    injectTraceHeaders(h);
+    const subject = eventSubject(event);
     try {
-      await this.#js.publish(eventSubject(event), JSON.stringify(Event.toJSON(event)), {
-        msgID: event.eventId,
-        headers: h,
-      });
+      await tracePublish('tg.evt', subject, event.eventId, headers(), (h) =>
+        this.#js.publish(subject, JSON.stringify(Event.toJSON(event)), {
+          msgID: event.eventId,
+          headers: h,
+        }),
+      );
       return true;
     } catch (err) {
       this.logger.error(
