@@ -1,49 +1,28 @@
 /**
- * Connector process entry: configuration, start, and graceful shutdown on
- * SIGTERM/SIGINT (disconnect every session, release every lease, leave
- * membership) so other shards take over at once.
+ * Connector process entry: telemetry first (so MongoDB, HTTP and pino are
+ * instrumented before they load), then configuration, then start.
+ * SIGTERM/SIGINT stop the shard within SHUTDOWN_TIMEOUT_MS: every session is
+ * disconnected and its lease released, the shard leaves membership (so other
+ * shards take over at once), then spans are flushed.
  */
-import { ConfigError } from '@tgbridge/platform/config';
+import '@tgbridge/platform/telemetry-register';
+import { exitOnStartupError } from '@tgbridge/platform/config';
+import { installSignalHandlers, onShutdown, ShutdownOrder } from '@tgbridge/platform/lifecycle';
+import { createLogger } from '@tgbridge/platform/logging';
 import { loadConnectorConfig } from './config.js';
 import { createApp } from './app.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConnectorConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`connector: invalid configuration\n${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
-  const app = createApp(config);
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    const timer = setTimeout(() => {
-      process.stderr.write(
-        `connector: shutdown took longer than ${config.SHUTDOWN_TIMEOUT_MS} ms after ${signal}; exiting\n`,
-      );
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS);
-    timer.unref();
-    app
-      .stop()
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        process.stderr.write(`connector: shutdown failed: ${(err as Error).message}\n`);
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const config = loadConnectorConfig();
+  const logger = createLogger({
+    service: config.SERVICE_NAME,
+    level: config.LOG_LEVEL,
+    base: { shard: config.SHARD_ID },
+  });
+  installSignalHandlers({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  const app = createApp(config, { logger });
+  onShutdown(() => app.stop(), { name: 'connector', order: ShutdownOrder.intake });
   await app.start();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`connector: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
-});
+main().catch((err: unknown) => exitOnStartupError(err, 'connector'));

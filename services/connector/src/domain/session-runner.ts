@@ -24,6 +24,7 @@ import type { Metrics } from '../metrics.js';
 import type { PublishFn } from '../infra/publisher.js';
 import type { LiveSessionRef, SessionsRepo, StateCheckpoint } from '../infra/sessions-repo.js';
 import { destroyClient, openClient } from '../infra/telegram.js';
+import { inUpdateSpan } from '../infra/spans.js';
 import { backoffDelay } from './backoff.js';
 import { RequestTimeoutError, isAuthError, rpcErrorName } from './errors.js';
 import {
@@ -172,7 +173,9 @@ export class SessionRunner {
       const opening = openClient(this.deps.target, this.secret, {
         onUpdates: (u) => {
           if (this.generation === generation && !this.isStopped())
-            void this.enqueue(() => this.handleUpdates(u));
+            void this.enqueue(() =>
+              inUpdateSpan(u.className, this.id, () => this.handleUpdates(u)),
+            );
         },
         onDrop: (reason) => {
           if (this.generation === generation) this.onDrop(reason);

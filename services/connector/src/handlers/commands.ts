@@ -51,6 +51,7 @@ import { Lru } from '../domain/lru.js';
 import { markedId, parseMarkedId } from '../domain/peers.js';
 import { RateLimitedError } from '../domain/rate-limit.js';
 import type { SessionRunner } from '../domain/session-runner.js';
+import { inCommandSpan } from '../infra/spans.js';
 
 /** A command failure with its CommandError code. */
 export class CommandFailure extends Error {
@@ -659,13 +660,13 @@ export function subscribeCommands(r: SessionRunner, d: CommandDeps): Subscriptio
   return d.nc.subscribe(commandWildcard(r.id), {
     callback: (err, msg) => {
       if (err) return;
-      void handle(ctx, msg);
+      const command = msg.subject.split('.').at(-1) ?? '';
+      void inCommandSpan(msg, command, r.id, () => handle(ctx, msg, command));
     },
   });
 }
 
-async function handle(c: Ctx, msg: Msg): Promise<void> {
-  const command = msg.subject.split('.').at(-1) ?? '';
+async function handle(c: Ctx, msg: Msg, command: string): Promise<void> {
   const started = performance.now();
   const handler = HANDLERS[command];
   let outcome = 'ok';
