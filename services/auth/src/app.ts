@@ -20,6 +20,7 @@ import { telegramTargetFromEnv, type TelegramTarget } from '@tgbridge/telegram';
 import type { AuthConfig } from './config.js';
 import { LoginService } from './domain/login-service.js';
 import { authServiceHandlers } from './handlers/grpc.js';
+import { createAuthMetrics } from './metrics.js';
 import { EventPublisher, ensureEventsStream } from './infra/events.js';
 import { telegramClients } from './infra/telegram.js';
 
@@ -103,8 +104,11 @@ export function createAuthService(config: AuthConfig, opts: AuthServiceOptions =
       if (opts.ensureStream !== false) await ensureEventsStream(nats, config.EVENTS_STREAM, logger);
       const sessions = sessionModel(mongo);
       await sessions.init();
+      const registry = createRegistry(config.SERVICE_NAME);
+      const metrics = createAuthMetrics(registry);
       logins = new LoginService({
         sessions,
+        metrics,
         keyring,
         telegram: telegramClients(target),
         events: new EventPublisher(nats, logger),
@@ -113,9 +117,8 @@ export function createAuthService(config: AuthConfig, opts: AuthServiceOptions =
         qrRefreshMarginMs: config.QR_REFRESH_MARGIN_MS,
       });
       const service = logins;
-      const registry = createRegistry(config.SERVICE_NAME);
       server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
-      server.addService(AuthServiceService, authServiceHandlers(service, logger, registry));
+      server.addService(AuthServiceService, authServiceHandlers(service, logger, metrics));
       health = new HealthImplementation({
         '': 'NOT_SERVING',
         'tgbridge.auth.v1.AuthService': 'NOT_SERVING',

@@ -23,6 +23,7 @@ import type { Keyring } from '@tgbridge/platform/crypto';
 import type { SessionDoc, TelegramUserDoc } from '@tgbridge/sessions';
 import { invokeQuiet, saveSession, type TelegramClients } from '../infra/telegram.js';
 import type { EventPublisher } from '../infra/events.js';
+import type { AuthMetrics } from '../metrics.js';
 import { nextCodeType, sentCodeType } from './code-types.js';
 import { LoginFailure, telegramErrorName, toLoginFailure } from './errors.js';
 import {
@@ -41,6 +42,8 @@ export interface LoginServiceDeps {
   telegram: TelegramClients;
   events: EventPublisher;
   logger: Logger;
+  /** Counts completed logins (`tgbridge_auth_login_flows_completed_total`). */
+  metrics?: Pick<AuthMetrics, 'flowsCompleted'>;
   /** Lifetime of an unfinished flow, ms. */
   flowTtlMs: number;
   /** Re-export a QR token this close to its expiry, ms. */
@@ -641,6 +644,7 @@ export class LoginService {
     // The connector takes the auth key over: no second live connection on it.
     await this.#drop(doc._id);
     if (!updated) return this.#state(doc.tenantId, doc._id);
+    this.d.metrics?.flowsCompleted.inc({ method: updated.method });
     this.#log.info(
       { sessionId: doc._id, tenantId: doc.tenantId, agentId: doc.agentId, userId: user.id },
       'login completed',

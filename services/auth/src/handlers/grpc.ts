@@ -8,7 +8,7 @@ import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc
 import type { ApiCredentials, AuthServiceServer, LoginState } from '@tgbridge/proto/auth/v1/auth';
 import { loginError } from '@tgbridge/proto/login-error';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { AuthMetrics } from '../metrics.js';
 import { LoginFailure } from '../domain/errors.js';
 import type { ApiCreds, LoginService } from '../domain/login-service.js';
 
@@ -33,21 +33,16 @@ function creds(c: ApiCredentials | undefined): ApiCreds | undefined {
 }
 
 /**
- * Builds the AuthService implementation. Counts calls in
- * `tgbridge_auth_rpc_total{method, outcome}` (outcome `ok` or the LoginError reason).
+ * Builds the AuthService implementation, counting every call in `metrics`
+ * (`tgbridge_auth_rpc_total`, `tgbridge_auth_rpc_duration_seconds`, login flows
+ * started and failed; completions are counted by the login service).
  */
 export function authServiceHandlers(
   service: LoginService,
   logger: Logger,
-  registry: Registry,
+  metrics: AuthMetrics,
 ): AuthServiceServer {
   const log = logger.child({ component: 'grpc' });
-  const calls = new Counter({
-    name: 'tgbridge_auth_rpc_total',
-    help: 'AuthService calls by method and outcome (ok or LoginError reason)',
-    labelNames: ['method', 'outcome'] as const,
-    registers: [registry],
-  });
 
   function unary<Req>(
     method: string,
@@ -63,12 +58,18 @@ export function authServiceHandlers(
         .then(() => run(call.request))
         .then(
           (state) => {
-            calls.inc({ method, outcome: 'ok' });
+            metrics.rpcs.inc({ method, outcome: 'ok' });
+            metrics.rpcDuration.observe({ method }, (Date.now() - started) / 1000);
+            if (method === 'StartQrLogin') metrics.flowsStarted.inc({ method: 'qr' });
+            if (method === 'StartPhoneLogin') metrics.flowsStarted.inc({ method: 'phone' });
             log.debug({ method, requestId, ms: Date.now() - started }, 'rpc ok');
             callback(null, { state });
           },
           (err: unknown) => {
-            calls.inc({ method, outcome: err instanceof LoginFailure ? err.reason : 'INTERNAL' });
+            const reason = err instanceof LoginFailure ? err.reason : 'INTERNAL';
+            metrics.rpcs.inc({ method, outcome: reason });
+            metrics.rpcDuration.observe({ method }, (Date.now() - started) / 1000);
+            if (method !== 'GetLoginStatus') metrics.flowsFailed.inc({ reason });
             if (err instanceof LoginFailure) {
               log.info({ method, requestId, reason: err.reason }, 'rpc failed');
               callback(loginError(err.reason, err.message, err.retryAfterSeconds), null);
