@@ -47,7 +47,7 @@ import {
 } from '../infra/collections.js';
 import type { EndpointStore, LiveEndpoint } from '../infra/endpoints.js';
 import type { WebhookHttpClient } from '../infra/http-client.js';
-import type { Recorder } from '../infra/queue.js';
+import { doneMarks, sweepDone, type Recorder } from '../infra/queue.js';
 import type { NotifierPublisher } from '../infra/streams.js';
 import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
@@ -101,6 +101,8 @@ export class DeliveryEngine {
   readonly #circuits = new Map<string, CircuitBreaker>();
   readonly #perEndpoint = new Map<string, number>();
   #inFlight = 0;
+  /** Delivery ids being attempted right now (a reload must not queue them twice). */
+  readonly #attempting = new Set<string>();
   #floor = 0;
   #floorWaiting = false;
   #timers: NodeJS.Timeout[] = [];
@@ -138,6 +140,9 @@ export class DeliveryEngine {
     every(this.s.pollMs, () => this.#poll());
     every(Math.max(50, Math.floor(this.s.leaseMs / 3)), () => this.#renew());
     every(5_000, () => this.#stats());
+    every(1_000, async () => {
+      await sweepDone(this.d.c);
+    });
     void this.#poll().catch(() => {});
   }
 
@@ -338,8 +343,14 @@ export class DeliveryEngine {
     lane.v = laneDoc.v;
     lane.pruneDone(120_000);
     const docs = await this.d.c.queue.find({ lane: lane.id }).toArray();
+    const done = await doneMarks(
+      this.d.c,
+      docs.map((d) => d._id),
+    );
     for (const doc of docs) {
-      if (!this.d.recorder.pendingIds.has(doc._id)) lane.add(doc);
+      const finishedAt = done.get(doc._id);
+      if (finishedAt !== undefined && doc.attempts < finishedAt) continue;
+      if (!this.d.recorder.pendingIds.has(doc._id) && !this.#attempting.has(doc._id)) lane.add(doc);
     }
   }
 
@@ -378,8 +389,9 @@ export class DeliveryEngine {
     m.lanesHeld.set(this.#lanes.size);
     for (const [id, cb] of this.#circuits)
       m.circuit.set({ endpoint: id }, CIRCUIT_STATE_VALUE[cb.state()]);
-    const depth = await this.d.c.queue.countDocuments({});
-    m.queueDepth.set(depth);
+    const depth =
+      (await this.d.c.queue.countDocuments({})) - (await this.d.c.done.countDocuments({}));
+    m.queueDepth.set(Math.max(0, depth));
     const oldest = await this.d.c.queue
       .find({ dueAt: { $lte: new Date() } }, { projection: { dueAt: 1 } })
       .sort({ dueAt: 1 })
@@ -527,7 +539,12 @@ export class DeliveryEngine {
     }
   }
 
-  #headers(ep: LiveEndpoint, item: QueueDoc, at: Date, traceparent: string | null): Record<string, string> {
+  #headers(
+    ep: LiveEndpoint,
+    item: QueueDoc,
+    at: Date,
+    traceparent: string | null,
+  ): Record<string, string> {
     const h: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': this.s.userAgent,
@@ -546,6 +563,7 @@ export class DeliveryEngine {
     ep: LiveEndpoint,
   ): Promise<void> {
     q.busy = true;
+    this.#attempting.add(item._id);
     lane.inFlight++;
     this.#inFlight++;
     this.#perEndpoint.set(ep.id, (this.#perEndpoint.get(ep.id) ?? 0) + 1);
@@ -583,6 +601,7 @@ export class DeliveryEngine {
       );
     } finally {
       q.busy = false;
+      this.#attempting.delete(item._id);
       if (q.items.length === 0) lane.sessions.delete(sessionId);
       lane.inFlight--;
       this.#inFlight--;

@@ -20,7 +20,7 @@ import type {
 } from '../infra/collections.js';
 import type { EndpointStore } from '../infra/endpoints.js';
 import { checkTargetUrl, type TargetPolicy } from '../infra/http-client.js';
-import { enqueue } from '../infra/queue.js';
+import { doneMarks, enqueue } from '../infra/queue.js';
 import { WAKE_SUBJECT } from '../consumers/intake.js';
 import { API_QUEUE, ApiSubject, CHANGED_SUBJECT, withPrefix } from './subjects.js';
 import { attemptView, decodeCursor, deliveryView, encodeCursor, endpointView } from './views.js';
@@ -159,8 +159,12 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
         attemptBase: x.attempts,
       };
     });
+    // A finished entry may still sit in the queue until swept: replace it.
+    const ids = items.map((i) => i._id);
+    await c.done.deleteMany({ _id: { $in: ids } });
+    for (const it of items) await c.queue.replaceOne({ _id: it._id }, it, { upsert: true });
     await enqueue(c, items);
-    await c.deliveries.deleteMany({ _id: { $in: items.map((i) => i._id) } });
+    await c.deliveries.deleteMany({ _id: { $in: ids } });
     const lanes = [...new Set(items.map((i) => i.lane))];
     d.engine.wake(lanes);
     d.nc.publish(
@@ -360,7 +364,7 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
       }
       const limit = limitOf(req);
       const filter = { ...f, ...page('createdAt', req) };
-      const queued =
+      const queuedRaw =
         status === undefined || status === 'pending'
           ? await c.queue
               .find(filter as Filter<QueueDoc>)
@@ -368,6 +372,12 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
               .limit(limit + 1)
               .toArray()
           : [];
+      // finished entries not swept from the queue yet are not pending
+      const marks = await doneMarks(
+        c,
+        queuedRaw.map((q) => q._id),
+      );
+      const queued = queuedRaw.filter((q) => !((marks.get(q._id) ?? -1) > q.attempts));
       const finished =
         status !== 'pending'
           ? await c.deliveries
@@ -391,9 +401,8 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
 
     [ApiSubject.DeliveriesGet]: async (req, tenant) => {
       const id = str(req, 'id', { max: 300 })!;
-      const doc =
-        (await c.queue.findOne({ _id: id, tenantId: tenant })) ??
-        (await c.deliveries.findOne({ _id: id, tenantId: tenant }));
+      const finishedDoc = await c.deliveries.findOne({ _id: id, tenantId: tenant });
+      const doc = finishedDoc ?? (await c.queue.findOne({ _id: id, tenantId: tenant }));
       if (!doc) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'delivery not found');
       const attempts = await c.attempts
         .find({ deliveryId: id, tenantId: tenant })
@@ -406,14 +415,16 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
     [ApiSubject.DeliveriesReplay]: async (req, tenant) => {
       const id = str(req, 'id', { max: 300 })!;
       const endpointId = str(req, 'endpoint_id', { optional: true });
-      if (await c.queue.findOne({ _id: id, tenantId: tenant })) {
+      const doc = await c.deliveries.findOne({ _id: id, tenantId: tenant });
+      const queued = await c.queue.findOne({ _id: id, tenantId: tenant });
+      // A finished entry may linger in the queue until swept; it has fewer attempts than the record.
+      if (queued && (!doc || doc.attempts <= queued.attempts)) {
         throw new ApiError(
           409,
           'DELIVERY_PENDING',
           'delivery is still pending; it will be attempted again',
         );
       }
-      const doc = await c.deliveries.findOne({ _id: id, tenantId: tenant });
       if (!doc || (endpointId !== undefined && doc.endpointId !== endpointId)) {
         throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'delivery not found');
       }

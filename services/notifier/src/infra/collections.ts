@@ -8,6 +8,10 @@
  * - `deliveries`: finished deliveries (delivered / failed / aborted), with the
  *   body for replay; kept for WEBHOOK_RETENTION_MS.
  * - `delivery_attempts`: one document per HTTP attempt; same retention.
+ * - `delivery_done`: markers of finished deliveries still in the queue
+ *   (insert-only on the hot path; a sweeper removes marked queue entries and
+ *   the markers in bulk, so no per-delivery update or delete touches the
+ *   queue).
  * - `delivery_lanes`: one per (endpoint, partition): lease owner, lease
  *   expiry, due hint and a change counter (see delivery/engine.ts).
  *
@@ -105,6 +109,15 @@ export interface AttemptDoc {
   trigger: string;
 }
 
+/** A finished delivery whose queue entry has not been swept yet. */
+export interface DoneDoc {
+  /** The delivery id. */
+  _id: string;
+  /** Attempts made when it finished (a replayed entry has at least this many). */
+  attempts: number;
+  at: Date;
+}
+
 /** A lane: the unit of work a replica leases. */
 export interface LaneDoc {
   /** `<endpointId>:<partition>`. */
@@ -130,6 +143,7 @@ export interface Collections {
   deliveries: Collection<DeliveryDoc>;
   attempts: Collection<AttemptDoc>;
   lanes: Collection<LaneDoc>;
+  done: Collection<DoneDoc>;
 }
 
 /** Opens the collections of `db`. */
@@ -140,6 +154,7 @@ export function collections(db: Db): Collections {
     deliveries: db.collection<DeliveryDoc>('deliveries'),
     attempts: db.collection<AttemptDoc>('delivery_attempts'),
     lanes: db.collection<LaneDoc>('delivery_lanes'),
+    done: db.collection<DoneDoc>('delivery_done'),
   };
 }
 

@@ -7,15 +7,23 @@
  * acknowledged.
  *
  * Completion: `Recorder` buffers finished deliveries and attempts and writes
- * them in batches (`insertMany` into `deliveries` / `delivery_attempts`,
- * then `deleteMany` from the queue), every `flushMs` or when `maxBatch` is
- * reached. A crash loses at most the unflushed batch; those deliveries are
- * still queued and are delivered again (at-least-once: duplicates only
- * among deliveries in flight at the crash).
+ * them in batches (`insertMany` into `deliveries`, `delivery_done` and
+ * `delivery_attempts`), every `flushMs` or when `maxBatch` is reached; the
+ * hot path only inserts. `sweepDone()` later removes marked queue entries
+ * and their markers in bulk. A crash loses at most the unflushed batch;
+ * those deliveries are still queued and are delivered again (at-least-once:
+ * duplicates only among deliveries in flight at the crash).
  */
 import type { AnyBulkWriteOperation } from 'mongodb';
 import { isDuplicateKeyError } from '@tgbridge/platform/mongo';
-import type { AttemptDoc, Collections, DeliveryDoc, LaneDoc, QueueDoc } from './collections.js';
+import type {
+  AttemptDoc,
+  Collections,
+  DeliveryDoc,
+  DoneDoc,
+  LaneDoc,
+  QueueDoc,
+} from './collections.js';
 
 /**
  * Inserts deliveries and wakes their lanes (except `skipLanes`: lanes this
@@ -118,7 +126,15 @@ export class Recorder {
         for (const d of finished.filter((f) => dups.has(f._id))) {
           await this.c.deliveries.replaceOne({ _id: d._id }, d, { upsert: true });
         }
-        await this.c.queue.deleteMany({ _id: { $in: finished.map((d) => d._id) } });
+        const marks: DoneDoc[] = finished.map((d) => ({
+          _id: d._id,
+          attempts: d.attempts,
+          at: d.completedAt,
+        }));
+        const again = await insertIgnoringDuplicates(this.c.done, marks);
+        for (const m of marks.filter((x) => again.has(x._id))) {
+          await this.c.done.replaceOne({ _id: m._id }, m, { upsert: true });
+        }
         for (const d of finished) this.pendingIds.delete(d._id);
       }
       if (attempts.length > 0) await insertIgnoringDuplicates(this.c.attempts, attempts);
@@ -166,4 +182,34 @@ function writeErrorsOf(err: unknown): Array<{ code?: number; index?: number }> {
     return vals as Array<{ code?: number; index?: number }>;
   }
   return [];
+}
+
+/**
+ * Removes finished entries from the queue and their markers: one bulk
+ * delete per distinct attempt count (an entry re-queued by a replay has
+ * at least as many attempts as its marker and is kept).
+ *
+ * @returns the number of markers swept
+ */
+export async function sweepDone(c: Collections, max = 5000): Promise<number> {
+  const marks = await c.done.find({}).limit(max).toArray();
+  if (marks.length === 0) return 0;
+  const byAttempts = new Map<number, string[]>();
+  for (const m of marks) {
+    const list = byAttempts.get(m.attempts);
+    if (list) list.push(m._id);
+    else byAttempts.set(m.attempts, [m._id]);
+  }
+  for (const [attempts, ids] of byAttempts) {
+    await c.queue.deleteMany({ _id: { $in: ids }, attempts: { $lt: attempts } });
+  }
+  await c.done.deleteMany({ _id: { $in: marks.map((m) => m._id) } });
+  return marks.length;
+}
+
+/** Markers of `ids` (attempts by id), to skip finished entries when loading a lane. */
+export async function doneMarks(c: Collections, ids: string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const marks = await c.done.find({ _id: { $in: ids } }).toArray();
+  return new Map(marks.map((m) => [m._id, m.attempts]));
 }

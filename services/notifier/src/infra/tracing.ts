@@ -76,7 +76,11 @@ export function startAttemptSpan(
 }
 
 /** Ends an attempt span with its outcome. */
-export function endAttemptSpan(span: Span, statusCode: number | undefined, error: string | undefined): void {
+export function endAttemptSpan(
+  span: Span,
+  statusCode: number | undefined,
+  error: string | undefined,
+): void {
   if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
   if (error || statusCode === undefined || statusCode >= 400) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: error ?? `HTTP ${statusCode}` });

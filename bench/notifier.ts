@@ -1,0 +1,233 @@
+/**
+ * Notifier benchmark (prints figures; not a timed test):
+ *   npx tsx bench/notifier.ts    (BENCH_EVENTS=5000 BENCH_RATE=1000 BENCH_SECONDS=10 to change)
+ *
+ * Against real NATS + MongoDB-wire (packages/testinfra: NATS_URL / MONGO_URL
+ * when set, else it starts its own) with the notifier in-process (production
+ * defaults, except http/127.0.0.1 allowed) and node:http receivers on
+ * 127.0.0.1 in the same process, so every figure shares two cores with the
+ * receivers, the publisher and the database.
+ *
+ * 1. Throughput: BENCH_EVENTS events published as fast as possible, each
+ *    delivered to 4 endpoints; deliveries/s from the first publish to the
+ *    last receipt.
+ * 2. Latency at BENCH_RATE events/s for BENCH_SECONDS, 3 healthy endpoints:
+ *    JetStream publish → receiver p50/p99.
+ * 3. The same with a 4th endpoint that is dead (every request hangs until
+ *    the 15 s timeout): the healthy endpoints' p99, and its ratio to (2),
+ *    measured in the same run.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import pino from 'pino';
+import { ChatType } from '@tgbridge/proto/common/v1/common';
+import { Event } from '@tgbridge/proto/events/v1/events';
+import { eventSubject } from '@tgbridge/proto/subjects';
+import { startInfra, uniqueDbUrl, uniqueName } from '@tgbridge/testinfra';
+import { createNotifier } from '../services/notifier/src/app.js';
+import { loadNotifierConfig } from '../services/notifier/src/config.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SESSIONS = 200;
+
+interface Rx {
+  url: string;
+  /** event id → receive times */
+  got: Map<string, number>;
+  count: number;
+  hang: boolean;
+  server: Server;
+}
+
+async function rx(): Promise<Rx> {
+  const r: Rx = {
+    url: '',
+    got: new Map(),
+    count: 0,
+    hang: false,
+    server: undefined as unknown as Server,
+  };
+  r.server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (r.hang) return;
+      const id = req.headers['webhook-id'] as string;
+      if (!r.got.has(id)) r.got.set(id, performance.now() + performance.timeOrigin);
+      r.count++;
+      res.writeHead(204).end();
+    });
+  });
+  r.server.keepAliveTimeout = 60_000;
+  await new Promise<void>((ok) => r.server.listen(0, '127.0.0.1', ok));
+  r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}`;
+  return r;
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+function event(tenant: string, i: number): Event {
+  return Event.fromPartial({
+    eventId: `evt_${randomUUID()}`,
+    type: 'new_message',
+    tenantId: tenant,
+    agentId: `agent${i % 20}`,
+    sessionId: `00000000-0000-4000-8000-${String(i % SESSIONS).padStart(12, '0')}`,
+    occurredAt: new Date(),
+    sequence: String(i + 1),
+    payload: {
+      $case: 'message',
+      value: {
+        message: {
+          id: i + 1,
+          from: { id: '987654321', firstName: 'Ali', username: 'ali_m', isBot: false },
+          chat: { id: '987654321', type: ChatType.PRIVATE },
+          text: `message ${i}`,
+          date: new Date(),
+          entities: [],
+          out: false,
+        },
+      },
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const infra = await startInfra();
+  const nc = await connect({ servers: infra.natsUrl });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const tenant = `bench${randomBytes(3).toString('hex')}`;
+  const stream = uniqueName('NFBENCH');
+  let streamName = stream;
+  try {
+    streamName = await jsm.streams.find(`tg.evt.${tenant}.a.s.t`);
+  } catch {
+    await jsm.streams.add({ name: stream, subjects: [`tg.evt.${tenant}.>`] });
+  }
+  const env = {
+    NATS_URL: infra.natsUrl,
+    MONGO_URL: uniqueDbUrl(infra.mongoUrl, 'bench_notifier'),
+    SESSION_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    EVENTS_STREAM: streamName,
+    NOTIFIER_EVENTS_FILTER: `tg.evt.${tenant}.>`,
+    NOTIFIER_CONSUMER: uniqueName('bench'),
+    NOTIFIER_SUBJECT_PREFIX: `tg.nfbench.${randomBytes(3).toString('hex')}`,
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+  };
+  const notifier = createNotifier(loadNotifierConfig(env), { logger: pino({ level: 'warn' }) });
+  await notifier.start();
+  const api = async (op: string, body: Record<string, unknown>) =>
+    (
+      await nc.request(
+        `${env.NOTIFIER_SUBJECT_PREFIX}.endpoints.${op}`,
+        JSON.stringify({ tenant_id: tenant, ...body }),
+        { timeout: 10_000 },
+      )
+    ).json<{
+      endpoint: { id: string };
+    }>();
+  const publish = async (e: Event) => {
+    const sent = performance.now() + performance.timeOrigin;
+    await js.publish(eventSubject(e), JSON.stringify(Event.toJSON(e)), { msgID: e.eventId });
+    return sent;
+  };
+  const lines: string[] = [];
+  const say = (s: string) => {
+    lines.push(s);
+    console.log(s);
+  };
+
+  // 1. throughput
+  const t1 = [await rx(), await rx(), await rx(), await rx()];
+  const ids1: string[] = [];
+  for (const r of t1) ids1.push((await api('create', { url: `${r.url}/hook` })).endpoint.id);
+  const start1 = performance.now() + performance.timeOrigin;
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < EVENTS; i++) {
+    inflight.push(publish(event(tenant, i)));
+    if (inflight.length >= 256) await Promise.all(inflight.splice(0));
+  }
+  await Promise.all(inflight);
+  const published1 = performance.now() + performance.timeOrigin;
+  while (t1.some((r) => r.got.size < EVENTS)) await new Promise((ok) => setTimeout(ok, 20));
+  const end1 = Math.max(...t1.flatMap((r) => [...r.got.values()]));
+  const deliveries = EVENTS * t1.length;
+  say(
+    `throughput: ${EVENTS} events x ${t1.length} endpoints = ${deliveries} deliveries in ${((end1 - start1) / 1000).toFixed(2)} s → ${Math.round(deliveries / ((end1 - start1) / 1000))} deliveries/s (${Math.round(EVENTS / ((end1 - start1) / 1000))} events/s; publishing took ${((published1 - start1) / 1000).toFixed(2)} s)`,
+  );
+  for (const id of ids1) await api('delete', { id });
+
+  // 2 + 3. latency at RATE events/s, healthy vs one dead endpoint
+  const latency = async (label: string, healthy: Rx[]) => {
+    const sentAt = new Map<string, number>();
+    const total = RATE * SECONDS;
+    const t0 = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = t0 + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((ok) => setTimeout(ok, wait));
+      const e = event(tenant, i);
+      pending.push(publish(e).then((t) => void sentAt.set(e.eventId, t)));
+    }
+    await Promise.all(pending);
+    const deadline = Date.now() + 120_000;
+    while (
+      healthy.some((r) => [...sentAt.keys()].some((id) => !r.got.has(id))) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    const lat: number[] = [];
+    for (const r of healthy)
+      for (const [id, t] of sentAt) {
+        const g = r.got.get(id);
+        if (g !== undefined) lat.push(g - t);
+      }
+    const p50 = pct(lat, 50);
+    const p99 = pct(lat, 99);
+    say(
+      `${label}: ${total} events at ${RATE}/s to ${healthy.length} healthy endpoints: publish→receive p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (${lat.length}/${total * healthy.length} received)`,
+    );
+    return p99;
+  };
+  const healthy = [await rx(), await rx(), await rx()];
+  const ids2: string[] = [];
+  for (const r of healthy) ids2.push((await api('create', { url: `${r.url}/hook` })).endpoint.id);
+  const p99Healthy = await latency('all healthy', healthy);
+  for (const r of healthy) r.got.clear();
+  const dead = await rx();
+  dead.hang = true;
+  await api('create', { url: `${dead.url}/hook` });
+  const p99Dead = await latency('one dead endpoint', healthy);
+  say(
+    `healthy endpoints' p99 with one dead endpoint / all healthy = ${(p99Dead / p99Healthy).toFixed(2)}`,
+  );
+
+  await notifier.stop();
+  for (const r of [...t1, ...healthy, dead]) {
+    r.server.closeAllConnections();
+    r.server.close();
+  }
+  await jsm.streams.delete(stream).catch(() => false);
+  await nc.close();
+  await infra.stop();
+  console.log('\nsummary\n' + lines.join('\n'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
