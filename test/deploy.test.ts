@@ -65,8 +65,8 @@ describe('the validators catch mistakes', () => {
   it('finds metric names in PromQL', () => {
     expect(
       metricNames(
-        'sum by (le) (rate(http_request_duration_seconds_bucket{job="gateway"}[$__rate_interval]))',
+        'sum by (le) (rate(tgbridge_gateway_http_request_duration_seconds_bucket{job="gateway"}[$__rate_interval]))',
       ),
-    ).toEqual(['http_request_duration_seconds_bucket']);
+    ).toEqual(['tgbridge_gateway_http_request_duration_seconds_bucket']);
   });
 });

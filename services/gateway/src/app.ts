@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Connection } from 'mongoose';
 import type { Logger } from 'pino';
-import { Histogram } from 'prom-client';
+import { createGatewayMetrics } from './metrics.js';
 import { createLogger } from '@tgbridge/platform/logging';
 import { createRegistry } from '@tgbridge/platform/metrics';
 import { closeMongo, connectMongo } from '@tgbridge/platform/mongo';
@@ -68,13 +68,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  const httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration by route and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [deps.metrics],
-  });
+  const { httpDuration } = createGatewayMetrics(deps.metrics);
   app.addHook('onResponse', async (request, reply) => {
     httpDuration.observe(
       {

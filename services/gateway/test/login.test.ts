@@ -427,7 +427,7 @@ describe('login flows through the gateway', () => {
       checks: { mongo: 'ok', nats: 'ok', auth: 'ok' },
     });
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
-    expect(metrics).toContain('http_request_duration_seconds');
+    expect(metrics).toContain('tgbridge_gateway_http_request_duration_seconds');
   });
 
   it('no password, code, key or session string appears in captured logs', async () => {
