@@ -10,6 +10,9 @@
  * bucket names (`uniqueName('EVENTS')`).
  */
 import type { TestProject } from 'vitest/node';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { EVENTS_STREAM, EVENT_SUBJECT_PREFIX } from '@tgbridge/proto/subjects';
 import { startInfra } from '@tgbridge/testinfra';
 
 declare module 'vitest' {
@@ -27,6 +30,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.MONGO_URL = infra.mongoUrl;
   project.provide('natsUrl', infra.natsUrl);
   project.provide('mongoUrl', infra.mongoUrl);
+  // The production event stream, created before any test file runs: streams
+  // on one server may not overlap, so files that need tg.evt.> share this one
+  // (with unique tenants) instead of racing to create their own.
+  const nc = await connect({ servers: infra.natsUrl });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({
+    name: EVENTS_STREAM,
+    subjects: [`${EVENT_SUBJECT_PREFIX}.>`],
+    duplicate_window: 15 * 60 * 1e9,
+    max_age: 7 * 24 * 3600 * 1e9,
+  });
+  await nc.close();
   return async () => {
     await infra.stop();
   };

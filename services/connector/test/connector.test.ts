@@ -12,7 +12,7 @@ import mongoose from 'mongoose';
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { uniqueDbUrl, uniqueName } from '@tgbridge/testinfra';
+import { startNats, uniqueDbUrl, uniqueName } from '@tgbridge/testinfra';
 import type { RunningEmulator } from '@tgbridge/tg-emulator';
 import { COMMAND_ERROR_HEADER, Command, EventType, commandSubject } from '@tgbridge/proto/subjects';
 import {
@@ -40,6 +40,7 @@ const N = 6;
 
 describe('connector shards', () => {
   let emu: RunningEmulator;
+  let privateNats: Awaited<ReturnType<typeof startNats>> | undefined;
   let db: mongoose.Connection;
   let nc: NatsConnection;
   let log: EventLog;
@@ -85,7 +86,10 @@ describe('connector shards', () => {
 
   beforeAll(async () => {
     emu = await emulator();
-    const natsUrl = inject('natsUrl');
+    // A nats-server of its own: its event stream covers tg.evt.>, and streams
+    // on one server may not overlap, so it cannot share the suite's server.
+    privateNats = await startNats({ reuseEnv: false });
+    const natsUrl = privateNats.url;
     db = await mongoose.createConnection(uniqueDbUrl(inject('mongoUrl'), 'connector')).asPromise();
     nc = await connect({ servers: natsUrl });
     const keys = keySpec();
@@ -125,6 +129,7 @@ describe('connector shards', () => {
     await nc?.close();
     await db?.close();
     await emu?.stop();
+    await privateNats?.stop();
   });
 
   it('spreads sessions over the shards, each connected exactly once', async () => {
