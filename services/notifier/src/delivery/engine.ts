@@ -139,7 +139,7 @@ export class DeliveryEngine {
     };
     every(this.s.pollMs, () => this.#poll());
     every(Math.max(50, Math.floor(this.s.leaseMs / 3)), () => this.#renew());
-    every(5_000, () => this.#stats());
+    every(15_000, () => this.#stats());
     every(1_000, async () => {
       await sweepDone(this.d.c);
     });

@@ -191,7 +191,7 @@ function writeErrorsOf(err: unknown): Array<{ code?: number; index?: number }> {
  *
  * @returns the number of markers swept
  */
-export async function sweepDone(c: Collections, max = 5000): Promise<number> {
+export async function sweepDone(c: Collections, max = 2000): Promise<number> {
   const marks = await c.done.find({}).limit(max).toArray();
   if (marks.length === 0) return 0;
   const byAttempts = new Map<number, string[]>();
@@ -201,7 +201,13 @@ export async function sweepDone(c: Collections, max = 5000): Promise<number> {
     else byAttempts.set(m.attempts, [m._id]);
   }
   for (const [attempts, ids] of byAttempts) {
-    await c.queue.deleteMany({ _id: { $in: ids }, attempts: { $lt: attempts } });
+    // chunks: a long $in list costs per document scanned on some servers (FerretDB)
+    for (let i = 0; i < ids.length; i += 500) {
+      await c.queue.deleteMany({
+        _id: { $in: ids.slice(i, i + 500) },
+        attempts: { $lt: attempts },
+      });
+    }
   }
   await c.done.deleteMany({ _id: { $in: marks.map((m) => m._id) } });
   return marks.length;
