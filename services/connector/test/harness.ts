@@ -160,7 +160,10 @@ export class EventLog {
     const nc = await connect({ servers: natsUrl });
     const log = new EventLog(nc);
     const js = jetstream(nc);
-    for (let i = 0; ; i++) {
+    // Shards create the stream once started; three cold tsx processes on a
+    // loaded 2-core machine can take well over 20 s, so wait by deadline.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
       try {
         const c = await js.consumers.get(stream, {
           filter_subjects: [`tg.evt.${tenantId}.>`],
@@ -172,7 +175,7 @@ export class EventLog {
         })();
         return log;
       } catch (e) {
-        if (i > 100) throw e;
+        if (Date.now() > deadline) throw e;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
