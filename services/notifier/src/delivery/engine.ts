@@ -372,7 +372,9 @@ export class DeliveryEngine {
       if (lane.dropped || lane.releasing || this.#lanes.get(lane.id) !== lane) continue;
       const doc = byId.get(lane.id);
       if (!doc || doc.owner !== this.owner) {
-        this.d.logger.warn({ lane: lane.id }, 'lane lease lost');
+        // no document: the endpoint was deleted; another owner: our lease expired
+        if (doc) this.d.logger.warn({ lane: lane.id }, 'lane lease lost');
+        else this.d.logger.debug({ lane: lane.id }, 'lane deleted (endpoint deleted)');
         lane.dropped = true;
         if (lane.timer) clearTimeout(lane.timer);
         this.#lanes.delete(lane.id);
