@@ -3,6 +3,7 @@
  * encryption keys, which the gateway never needs) plus HTTP, API-key, auth
  * gRPC and rate-limit settings. See README "Configuration" and `.env.example`.
  */
+import type { z } from 'zod';
 import {
   baseConfigSchema,
   bool,
@@ -32,39 +33,8 @@ export const gatewayConfigSchema = baseConfigSchema
     TRUST_PROXY: bool({ default: false }),
   });
 
-/**
- * Parsed gateway configuration (written out: the platform field helpers'
- * inferred output types are not precise enough to rely on).
- */
-export interface GatewayConfig {
-  SERVICE_NAME: string;
-  LOG_LEVEL: string;
-  NATS_URL: string;
-  MONGO_URL: string;
-  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
-  METRICS_PORT: number;
-  SHUTDOWN_TIMEOUT_MS: number;
-  /** Interface to listen on. */
-  HTTP_HOST: string;
-  /** Port to listen on (0: any free port). */
-  HTTP_PORT: number;
-  /** Bootstrap admin API key (seed 000); also acts on DEFAULT_TENANT_ID. */
-  API_SECRET_KEY: string;
-  /** Tenant of the bootstrap key. */
-  DEFAULT_TENANT_ID: string;
-  /** `host:port` of every auth replica (round-robin). */
-  AUTH_GRPC_ADDRESSES: string[];
-  /** Deadline of each auth call, ms. */
-  AUTH_GRPC_TIMEOUT_MS: number;
-  /** Maximum request body, bytes. */
-  HTTP_BODY_LIMIT_BYTES: number;
-  /** Requests per key (or per IP before authentication) per window. */
-  RATE_LIMIT_MAX: number;
-  /** Rate-limit window, ms. */
-  RATE_LIMIT_WINDOW_MS: number;
-  /** Trust X-Forwarded-* from a reverse proxy. */
-  TRUST_PROXY: boolean;
-}
+/** Parsed gateway configuration (the schema's output). */
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
 /**
  * Reads the gateway configuration from `env`.
@@ -73,5 +43,5 @@ export interface GatewayConfig {
 export function loadGatewayConfig(
   env: Record<string, string | undefined> = process.env,
 ): GatewayConfig {
-  return loadConfig(gatewayConfigSchema, env) as unknown as GatewayConfig;
+  return loadConfig(gatewayConfigSchema, env);
 }

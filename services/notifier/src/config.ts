@@ -3,6 +3,7 @@
  * intake, the delivery queue, the retry schedule, HTTP and SSRF settings and
  * the seed-000 default endpoint. See README "Configuration" and `.env.example`.
  */
+import type { z } from 'zod';
 import {
   baseConfigSchema,
   bool,
@@ -103,71 +104,8 @@ export const notifierConfigSchema = baseConfigSchema.extend({
   WEBHOOK_USER_AGENT: str({ default: 'tgbridge-webhooks/1.0' }),
 });
 
-/** Parsed notifier configuration. */
-export interface NotifierConfig {
-  SERVICE_NAME: string;
-  LOG_LEVEL: string;
-  NATS_URL: string;
-  MONGO_URL: string;
-  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
-  METRICS_PORT: number;
-  SHUTDOWN_TIMEOUT_MS: number;
-  /** Keyring spec `kid:base64key,...`; seals endpoint secrets (AES-256-GCM). */
-  SESSION_ENCRYPTION_KEYS: string;
-  SESSION_ENCRYPTION_ACTIVE_KEY_ID?: string;
-  /** JetStream stream of events (looked up by subject when another name captures it). */
-  EVENTS_STREAM: string;
-  /** Subject filter of the intake consumer. */
-  NOTIFIER_EVENTS_FILTER: string;
-  /** Durable consumer name shared by all notifier replicas. */
-  NOTIFIER_CONSUMER: string;
-  /** Prefix of the API, wake and change subjects (`tg.notifier`). */
-  NOTIFIER_SUBJECT_PREFIX: string;
-  /** JetStream ack wait of the intake consumer, ms. */
-  NOTIFIER_ACK_WAIT_MS: number;
-  /** Events pulled per intake batch. */
-  NOTIFIER_INTAKE_BATCH: number;
-  /** Dead-letter stream (`tg.dlq.<tenant>.<endpoint>`). */
-  DLQ_STREAM: string;
-  /** Seed 000: base URL of the Laravel CRM; set → default endpoint `{base}/api/webhooks/telegram/{agent_id}`. */
-  LARAVEL_BASE_URL?: string;
-  /** Seed 000: Bearer token sent to the default endpoint. */
-  WEBHOOK_SECRET_TOKEN?: string;
-  /** `whsec_...` secret that signs the default endpoint's requests (unset: unsigned). */
-  WEBHOOK_SIGNING_SECRET?: string;
-  /** Delays before attempt 1..n, ms (its length is the number of attempts). */
-  WEBHOOK_RETRY_SCHEDULE: number[];
-  /** Jitter fraction applied to each delay (0.2 = ±20 %). */
-  WEBHOOK_JITTER: number;
-  /** Per-attempt timeout, ms. */
-  WEBHOOK_TIMEOUT_MS: number;
-  /** Allow `http:` targets (development). */
-  WEBHOOK_ALLOW_HTTP: boolean;
-  /** Allow private/loopback/link-local targets (development only). */
-  WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean;
-  /** IPs/CIDRs allowed even though private (e.g. `127.0.0.1/32` for the local stack). */
-  WEBHOOK_ALLOWED_CIDRS: string[];
-  /** Concurrent requests per endpoint (per replica). */
-  WEBHOOK_ENDPOINT_CONCURRENCY: number;
-  /** Concurrent requests per replica. */
-  WEBHOOK_GLOBAL_CONCURRENCY: number;
-  /** Lanes per endpoint (a session always maps to the same lane). */
-  WEBHOOK_LANE_PARTITIONS: number;
-  /** Lease of a lane held by a replica, ms. */
-  WEBHOOK_LEASE_MS: number;
-  /** How often free or due lanes are looked for, ms. */
-  WEBHOOK_POLL_MS: number;
-  /** How long a rotated-out secret still signs, ms. */
-  WEBHOOK_ROTATION_GRACE_MS: number;
-  /** Disable an endpoint failing continuously for this long, ms. */
-  WEBHOOK_DISABLE_AFTER_MS: number;
-  /** How long an open circuit pauses an endpoint before a probe, ms. */
-  WEBHOOK_CIRCUIT_COOLDOWN_MS: number;
-  /** How long delivery and attempt records are kept, ms. */
-  WEBHOOK_RETENTION_MS: number;
-  /** User-Agent of webhook requests. */
-  WEBHOOK_USER_AGENT: string;
-}
+/** Parsed notifier configuration (the schema's output). */
+export type NotifierConfig = z.infer<typeof notifierConfigSchema>;
 
 /**
  * Reads the notifier configuration from `env`.
@@ -176,5 +114,5 @@ export interface NotifierConfig {
 export function loadNotifierConfig(
   env: Record<string, string | undefined> = process.env,
 ): NotifierConfig {
-  return loadConfig(notifierConfigSchema, env) as unknown as NotifierConfig;
+  return loadConfig(notifierConfigSchema, env);
 }
