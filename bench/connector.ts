@@ -1,98 +1,97 @@
 /**
  * Connector benchmark (prints figures; not a timed test):
- *   npx tsx bench/connector.ts     (BENCH_SESSIONS=1000 BENCH_MESSAGES=20000 to change)
  *
- * Against real NATS + MongoDB-wire (packages/testinfra) and an in-process
- * emulator. Authorized sessions are minted directly in the emulator's key
- * table (no DH per account), written to MongoDB like the auth service does,
- * then connector shards run as child processes with production defaults
- * except where noted. Reports: restore time for N sessions (first start and
- * restart), shard RSS and MB/session, events/s (messages pushed by the
- * emulator → new_message acknowledged on the stream), failover time of a
- * SIGKILLed shard (membership TTL 10 s, lease TTL 15 s). The emulator shares
- * the machine (and this process's CPU) with the shards, so throughput figures
- * are lower bounds.
+ *   npx tsx bench/connector.ts
+ *   (env: BENCH_SESSIONS=1000, BENCH_MESSAGES=20000, BENCH_PHASES=restore,events,restart,failover,
+ *    BENCH_START_CONCURRENCY, BENCH_TIMEOUT_S=180)
+ *
+ * Real NATS + MongoDB-wire (packages/testinfra); the emulator runs in its own
+ * process (so its CPU is not the shard's). N authorized sessions are minted
+ * cheaply (bench/lib/connector-fixture.ts: imported auth keys, sealed
+ * StringSessions, session documents). Connector shards run as child
+ * processes (`services/connector/src/main.ts`) with production timings.
+ * Figures come from outside the shard: its `/metrics` (live sessions), the
+ * stream's message count, and /proc (RSS, CPU time). Targets (issue 5):
+ * ≥ 1,000 live sessions in ≤ 1 GiB RSS, restore after restart ≤ 30 s,
+ * failover ≤ 15 s, ≥ 2,000 events/s per shard.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { connect } from '@nats-io/transport-node';
-import { jetstream, DeliverPolicy } from '@nats-io/jetstream';
-import { Keyring } from '@tgbridge/platform/crypto';
-import { sessionModel } from '@tgbridge/sessions';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { startInfra, uniqueName } from '@tgbridge/testinfra';
-import { Event } from '@tgbridge/proto/events/v1/events';
-import { startEmulator } from '../packages/tg-emulator/src/index.js';
+import { sessionModel } from '@tgbridge/sessions';
 import { startShard, stopShard, type Shard } from '../services/connector/test/harness.js';
+import { controlCall, mapPool } from './lib/control-client.js';
+import { mintSessions } from './lib/connector-fixture.js';
+import { startEmulatorProcess } from './lib/emulator-process.js';
+import { int, printTable } from './lib/report.js';
+import {
+  cpuSecondsOf,
+  liveSessions,
+  load,
+  metricValue,
+  rssOf,
+  waitForCount,
+} from './lib/shard-probe.js';
 
-const N = Number(process.env.BENCH_SESSIONS ?? 1000);
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20000);
-
-const rssMb = (pid: number): number => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+const env = process.env;
+const N = Number(env.BENCH_SESSIONS ?? 1000);
+const MESSAGES = Number(env.BENCH_MESSAGES ?? 20000);
+const PHASES = new Set((env.BENCH_PHASES ?? 'restore,events,restart,failover').split(','));
+const TIMEOUT_MS = Number(env.BENCH_TIMEOUT_S ?? 180) * 1000;
+const rows: Array<[string, string, string?]> = [];
+const note = (label: string, value: string, extra?: string): void => {
+  rows.push([label, value, `${extra ? extra + '; ' : ''}load ${load()}`]);
+  console.log(`${label}: ${value}${extra ? ` (${extra})` : ''} [load ${load()}]`);
 };
 
-/** A GramJS StringSession text for (dc, host, port, key). */
-function stringSession(dcId: number, host: string, port: number, key: Buffer): string {
-  const addr = Buffer.from(host);
-  const len = Buffer.alloc(2);
-  len.writeInt16BE(addr.length);
-  const p = Buffer.alloc(2);
-  p.writeInt16BE(port);
-  return `1${Buffer.concat([Buffer.from([dcId]), len, addr, p, key]).toString('base64')}`;
+/** Counts warn/error log lines of a shard by message (for a failed phase). */
+function logSummary(shard: Shard): string {
+  const tally = new Map<string, number>();
+  for (const l of shard.output.join('').split('\n')) {
+    if (!/"level":"(warn|error|fatal)"/.test(l)) continue;
+    const k = `${/"msg":"([^"]*)"/.exec(l)?.[1] ?? ''} ${/"step":"([^"]*)"/.exec(l)?.[1] ?? ''} ${/"message":"([^"]*)"/.exec(l)?.[1] ?? ''}`;
+    tally.set(k, (tally.get(k) ?? 0) + 1);
+  }
+  return [...tally.entries()].map(([k, v]) => `  ${v}× ${k}`).join('\n') || '  (none)';
 }
 
 async function main(): Promise<void> {
+  console.log(`connector benchmark: ${N} sessions, ${MESSAGES} messages; load ${load()}`);
   const infra = await startInfra();
-  const emu = await startEmulator({ controlPort: null });
-  const sender = emu.control.createUser({ phone: '+19990000000', firstName: 'Sender' });
+  const emu = await startEmulatorProcess({ main: 'packages/tg-emulator/src/main.ts' });
   const keys = `k1:${randomBytes(32).toString('base64')}`;
-  const keyring = Keyring.fromEnv(keys);
   const dbUrl = `${infra.mongoUrl.replace(/\/$/, '')}/${uniqueName('bench')}`;
   const db = await mongoose.createConnection(dbUrl).asPromise();
-  const users: number[] = [];
-  const docs = [];
-  for (let i = 0; i < N; i++) {
-    const u = emu.control.createUser({
-      phone: `+1888${String(i).padStart(7, '0')}`,
-      firstName: `A${i}`,
-    });
-    users.push(u.id);
-    const key = randomBytes(256);
-    const id = createHash('sha1')
-      .update(key)
-      .digest()
-      .subarray(12, 20)
-      .readBigInt64LE(0)
-      .toString();
-    emu.server.authKeys.add({ id, key, createdAt: Math.floor(Date.now() / 1000), userId: u.id });
-    const sid = randomUUID();
-    docs.push({
-      _id: sid,
-      tenantId: 'bench',
-      agentId: `a${i}`,
-      status: 'connected',
-      method: 'phone',
-      telegramUser: { id: String(u.id) },
-      sessionSecret: keyring.seal(stringSession(emu.dcId, emu.host, emu.port, key), sid),
-      eventSequence: 0,
-    });
-  }
-  await sessionModel(db).insertMany(docs);
+  const t = Date.now();
+  const sessions = await mintSessions({
+    controlUrl: emu.controlUrl,
+    dc: { host: '127.0.0.1', port: emu.port, dcId: emu.dcId },
+    db,
+    keys,
+    tenantId: 'bench',
+    n: N,
+  });
+  console.log(`minted ${N} sessions in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  const sender = await controlCall<{ id: number }>(emu.controlUrl, 'POST', '/users', {
+    phone: '+19990000000',
+    firstName: 'Sender',
+  });
   const stream = uniqueName('BENCHEVT');
-  const env = {
+  const shardEnv = (port: number): Record<string, string> => ({
     NATS_URL: infra.natsUrl,
     MONGO_URL: dbUrl,
     SESSION_ENCRYPTION_KEYS: keys,
-    TELEGRAM_DC: `${emu.host}:${emu.port}/${emu.dcId}`,
+    TELEGRAM_DC: `127.0.0.1:${emu.port}/${emu.dcId}`,
     TELEGRAM_RSA_PUBLIC_KEY: emu.publicKeyPem,
     EVENTS_STREAM: stream,
     SHARDS_BUCKET: uniqueName('bshards'),
     LEASES_BUCKET: uniqueName('bleases'),
-    LOG_LEVEL: 'warn',
-    START_CONCURRENCY: '32',
-    // production timings for the failover figure
+    METRICS_PORT: String(port),
+    LOG_LEVEL: env.BENCH_LOG_LEVEL ?? 'warn',
+    ...(env.BENCH_START_CONCURRENCY ? { START_CONCURRENCY: env.BENCH_START_CONCURRENCY } : {}),
+    // production timings
     MEMBERSHIP_TTL_MS: '10000',
     HEARTBEAT_INTERVAL_MS: '3000',
     LEASE_TTL_MS: '15000',
@@ -101,120 +100,187 @@ async function main(): Promise<void> {
     KEEPALIVE_INTERVAL_MS: '60000',
     RECONCILE_INTERVAL_MS: '30000',
     STATE_FLUSH_INTERVAL_MS: '1000',
+    REQUEST_TIMEOUT_MS: '15000',
+    RECONNECT_BASE_MS: '1000',
+    RECONNECT_MAX_MS: '60000',
+    CONNECTION_EVENT_DEBOUNCE_MS: '5000',
+    SHUTDOWN_TIMEOUT_MS: '20000',
+  });
+  const basePort = 20000 + Math.floor(Math.random() * 10000);
+  const envA = shardEnv(basePort);
+  const envB = {
+    ...shardEnv(basePort + 1),
+    SHARDS_BUCKET: envA.SHARDS_BUCKET!,
+    LEASES_BUCKET: envA.LEASES_BUCKET!,
   };
   const nc = await connect({ servers: infra.natsUrl });
-  const js = jetstream(nc);
-  const counts = { connected: 0, newMessage: 0 };
-  const connectedBy = new Map<string, number>();
-  const startCollector = async (): Promise<void> => {
-    for (let i = 0; ; i++) {
-      try {
-        const c = await js.consumers.get(stream, {
-          filter_subjects: ['tg.evt.bench.>'],
-          deliver_policy: DeliverPolicy.New,
-          headers_only: false,
-        });
-        const msgs = await c.consume();
-        void (async () => {
-          for await (const m of msgs) {
-            const e = Event.fromJSON(m.json());
-            if (e.type === 'session_connected') {
-              counts.connected++;
-              connectedBy.set(e.sessionId, Date.now());
-            } else if (e.type === 'new_message') counts.newMessage++;
-          }
-        })();
-        return;
-      } catch {
-        if (i > 200) throw new Error('stream never appeared');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+  const jsm = await jetstreamManager(nc);
+  const streamCount = async (): Promise<number> =>
+    Number((await jsm.streams.info(stream).catch(() => undefined))?.state.messages ?? 0);
+
+  /** Starts shard A and measures until N sessions are live. */
+  const restore = async (label: string): Promise<Shard> => {
+    const t0 = Date.now();
+    const shard = startShard('bench-0', envA);
+    const up = await waitForCount(
+      async () => ((await metricValue(basePort, 'tgbridge_connector_leases_held')) >= 0 ? 1 : 0),
+      1,
+      60_000,
+      50,
+    );
+    if (up === undefined)
+      console.log(`shard did not start:\n${shard.output.join('').slice(-3000)}`);
+    const rssStart = rssOf(shard.proc.pid!);
+    const cpu0 = cpuSecondsOf(shard.proc.pid!);
+    let lastPrint = 0;
+    const ms = await waitForCount(
+      () => liveSessions(basePort),
+      N,
+      TIMEOUT_MS,
+      200,
+      (v, at) => {
+        if (at - lastPrint >= 10_000) {
+          lastPrint = at;
+          console.log(`  ${label}: ${v}/${N} live after ${(at / 1000).toFixed(0)} s`);
+        }
+      },
+    );
+    const live = await liveSessions(basePort);
+    const cpu = cpuSecondsOf(shard.proc.pid!) - cpu0;
+    const wall = (Date.now() - t0) / 1000;
+    note(
+      `${label}: sessions live`,
+      `${live}/${N} in ${wall.toFixed(1)} s${ms === undefined ? ' (TIMEOUT)' : ''}`,
+      `process start ${((up ?? NaN) / 1000).toFixed(1)} s included; shard CPU ${cpu.toFixed(1)} s`,
+    );
+    console.log(`  shard warnings so far:\n${logSummary(shard)}`);
+    (shard as Shard & { rssStart?: number }).rssStart = rssStart;
+    return shard;
   };
-  const waitUntil = async (fn: () => boolean, timeoutMs: number): Promise<boolean> => {
-    const end = Date.now() + timeoutMs;
-    while (!fn() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    return fn();
-  };
 
-  console.log(`connector benchmark: ${N} sessions, ${MESSAGES} messages (emulator in-process)`);
-  // 1. first start: restore N sessions
-  let t0 = Date.now();
-  let shard: Shard = startShard('bench-0', env);
-  await startCollector();
-  const since = (t: number): number => [...connectedBy.values()].filter((x) => x >= t).length;
-  const ok1 = await waitUntil(() => since(t0) >= N, 120_000);
-  if (!ok1) {
-    const lines = shard.output
-      .join('')
-      .split('\n')
-      .filter((l) => l.includes('"msg"'));
-    const tally = new Map<string, number>();
-    for (const l of lines) {
-      const k =
-        (/"msg":"([^"]*)"/.exec(l)?.[1] ?? '') + ' ' + (/"message":"([^"]*)"/.exec(l)?.[1] ?? '');
-      tally.set(k, (tally.get(k) ?? 0) + 1);
-    }
-    console.log('shard log summary (last lines):', [...tally.entries()].slice(0, 20));
-  }
-  const firstStart = (Date.now() - t0) / 1000;
-  console.log(
-    `restore (first start, incl. process start): ${counts.connected}/${N} sessions in ${firstStart.toFixed(1)} s${ok1 ? '' : ' (TIMEOUT)'}`,
-  );
-  await new Promise((r) => setTimeout(r, 3000));
-  const rss = rssMb(shard.proc.pid!);
-  console.log(
-    `shard RSS with ${N} live sessions: ${rss.toFixed(0)} MB (${(rss / N).toFixed(2)} MB/session incl. the ~100 MB runtime)`,
-  );
-
-  // 2. events/s
-  const before = counts.newMessage;
-  t0 = Date.now();
-  for (let i = 0; i < MESSAGES; i++) {
-    emu.control.sendMessage({ from: sender.id, to: { user: users[i % N]! }, text: `bench ${i}` });
-    if (i % 500 === 499) await new Promise((r) => setImmediate(r));
-  }
-  const pushed = (Date.now() - t0) / 1000;
-  const ok2 = await waitUntil(() => counts.newMessage - before >= MESSAGES, 300_000);
-  const took = (Date.now() - t0) / 1000;
-  console.log(
-    `events: ${counts.newMessage - before}/${MESSAGES} new_message acknowledged in ${took.toFixed(1)} s = ${((counts.newMessage - before) / took).toFixed(0)} events/s per shard (emulator push took ${pushed.toFixed(1)} s)${ok2 ? '' : ' (TIMEOUT)'}`,
-  );
-
-  // 3. restart: SIGTERM, start again
-  await stopShard(shard);
-  counts.connected = 0;
-  t0 = Date.now();
-  shard = startShard('bench-0', env);
-  const ok3 = await waitUntil(() => since(t0) >= N, 180_000);
-  if (!ok3) console.log(shard.output.join('').slice(-3000));
-  console.log(
-    `restore after restart (incl. process start): ${counts.connected}/${N} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s${ok3 ? '' : ' (TIMEOUT)'}`,
-  );
-
-  // 4. failover: second shard joins, then the first is SIGKILLed
-  const shard1 = startShard('bench-1', env);
-  await new Promise((r) => setTimeout(r, 15_000));
-  const killedAt = Date.now();
-  shard.proc.kill('SIGKILL');
-  await shard.exited;
-  // sessions of bench-0 reconnect on bench-1: wait for the count to settle
-  let last = -1;
-  while (last !== since(killedAt) || since(killedAt) === 0) {
-    last = since(killedAt);
+  let shard: Shard | undefined;
+  if (PHASES.has('restore')) {
+    shard = await restore('first start');
     await new Promise((r) => setTimeout(r, 5000));
-    if (Date.now() - killedAt > 120_000) break;
+    const rss = rssOf(shard.proc.pid!) / 2 ** 20;
+    const idle = ((shard as Shard & { rssStart?: number }).rssStart ?? 0) / 2 ** 20;
+    note(
+      'shard RSS',
+      `${rss.toFixed(0)} MB with ${N} live`,
+      `${(rss / N).toFixed(2)} MB/session total, ${((rss - idle) / N).toFixed(2)} MB/session over the ${idle.toFixed(0)} MB idle shard`,
+    );
   }
-  const times = [...connectedBy.values()]
-    .filter((t) => t >= killedAt)
-    .map((t) => t - killedAt)
-    .sort((a, b) => a - b);
-  console.log(
-    `failover of a SIGKILLed shard: ${times.length} sessions moved; first after ${((times[0] ?? NaN) / 1000).toFixed(1)} s, last after ${((times.at(-1) ?? NaN) / 1000).toFixed(1)} s (lease TTL 15 s)`,
+  if (PHASES.has('events') && shard) {
+    const before = await streamCount();
+    const cpu0 = cpuSecondsOf(shard.proc.pid!);
+    const t0 = Date.now();
+    const sent = mapPool(
+      Array.from({ length: MESSAGES }, (_, i) => i),
+      64,
+      (i) =>
+        controlCall(emu.controlUrl, 'POST', '/messages', {
+          from: sender.id,
+          to: { user: sessions[i % N]!.userId },
+          text: `bench ${i}`,
+        }),
+    ).then(() => Date.now() - t0);
+    const ms = await waitForCount(
+      async () => (await streamCount()) - before,
+      MESSAGES,
+      300_000,
+      200,
+    );
+    const pushMs = await sent;
+    const cpu = cpuSecondsOf(shard.proc.pid!) - cpu0;
+    const got = (await streamCount()) - before;
+    const wall = (ms ?? Date.now() - t0) / 1000;
+    note(
+      'events published (wall)',
+      `${int(got / wall)}/s`,
+      `${got}/${MESSAGES} new_message acked in ${wall.toFixed(1)} s; emulator sends took ${(pushMs / 1000).toFixed(1)} s${ms === undefined ? '; TIMEOUT' : ''}`,
+    );
+    note(
+      'events per shard CPU-second',
+      `${int(got / cpu)}/s`,
+      `shard CPU ${cpu.toFixed(1)} s = ${((cpu / wall) * 100).toFixed(0)} % of one core`,
+    );
+  }
+  if (PHASES.has('restart') && shard) {
+    const t0 = Date.now();
+    const stopped = stopShard(shard);
+    const killer = setTimeout(() => {
+      console.log(
+        `  shard still running 40 s after SIGTERM:\n${shard!.output.join('').slice(-2000)}`,
+      );
+      shard!.proc.kill('SIGKILL');
+    }, 40_000);
+    await stopped;
+    clearTimeout(killer);
+    const tq = Date.now();
+    const n = await Promise.race([
+      sessionModel(db).countDocuments({ status: 'connected' }),
+      new Promise((r) => setTimeout(() => r('no answer in 10 s'), 10_000)),
+    ]);
+    console.log(`  MongoDB probe after stop: ${n} in ${Date.now() - tq} ms`);
+    note(
+      'graceful stop (SIGTERM)',
+      `${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `exit code ${shard.proc.exitCode}`,
+    );
+    shard = await restore('restart');
+  }
+  if (PHASES.has('failover') && shard) {
+    const b = startShard('bench-1', envB);
+    // wait for the rebalance to settle: both shards hold sessions and the sum is N
+    const settled = await waitForCount(
+      async () => {
+        const [x, y] = await Promise.all([liveSessions(basePort), liveSessions(basePort + 1)]);
+        return x > 0 && y > 0 ? x + y : 0;
+      },
+      N,
+      TIMEOUT_MS,
+      500,
+    );
+    const onA = await liveSessions(basePort);
+    note(
+      'rebalance to 2 shards',
+      settled === undefined ? 'TIMEOUT' : `${(settled / 1000).toFixed(1)} s`,
+      `${onA} sessions stay on the first shard`,
+    );
+    const cpu0 = cpuSecondsOf(b.proc.pid!);
+    shard.proc.kill('SIGKILL');
+    await shard.exited;
+    let lastPrint = 0;
+    const ms = await waitForCount(
+      () => liveSessions(basePort + 1),
+      N,
+      TIMEOUT_MS,
+      100,
+      (v, at) => {
+        if (at - lastPrint >= 5000) {
+          lastPrint = at;
+          console.log(
+            `  failover: ${v}/${N} live on the survivor after ${(at / 1000).toFixed(0)} s`,
+          );
+        }
+      },
+    );
+    note(
+      'failover of a SIGKILLed shard',
+      ms === undefined ? 'TIMEOUT' : `${(ms / 1000).toFixed(1)} s`,
+      `${onA} sessions moved; membership TTL 10 s, lease TTL 15 s; survivor CPU ${(cpuSecondsOf(b.proc.pid!) - cpu0).toFixed(1)} s`,
+    );
+    shard = b;
+  }
+  const counters = await controlCall<{ authKeyDuplicated: number }>(
+    emu.controlUrl,
+    'GET',
+    '/counters',
   );
-  console.log(`emulator AUTH_KEY_DUPLICATED: ${emu.control.counters().authKeyDuplicated}`);
+  note('emulator AUTH_KEY_DUPLICATED', String(counters.authKeyDuplicated));
+  printTable(`connector benchmark (${N} sessions)`, rows);
 
-  await stopShard(shard1);
+  if (shard) await stopShard(shard);
   await nc.close();
   await db.close();
   await emu.stop();

@@ -131,6 +131,7 @@ export function createApp(config: ConnectorConfig, opts: { logger?: Logger } = {
       );
       const settings = {
         requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+        connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
         keepaliveMs: config.KEEPALIVE_INTERVAL_MS,
         reconnectBaseMs: config.RECONNECT_BASE_MS,
         reconnectMaxMs: config.RECONNECT_MAX_MS,

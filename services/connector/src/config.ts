@@ -52,6 +52,8 @@ export const connectorConfigSchema = baseConfigSchema.extend({
   KEEPALIVE_INTERVAL_MS: durationMs({ default: 60_000 }),
   /** A Telegram request that takes longer than this counts as a dead link. */
   REQUEST_TIMEOUT_MS: durationMs({ default: 15_000 }),
+  /** Bound on one connection attempt (TCP, initConnection, catch-up); a hung step is logged and retried. */
+  CONNECT_TIMEOUT_MS: durationMs({ default: 30_000 }),
   /** First reconnect delay; doubles per attempt, with jitter. */
   RECONNECT_BASE_MS: durationMs({ default: 1_000 }),
   /** Reconnect delay cap. */
@@ -110,6 +112,7 @@ export interface ConnectorConfig {
   STATE_FLUSH_INTERVAL_MS: number;
   KEEPALIVE_INTERVAL_MS: number;
   REQUEST_TIMEOUT_MS: number;
+  CONNECT_TIMEOUT_MS: number;
   RECONNECT_BASE_MS: number;
   RECONNECT_MAX_MS: number;
   CONNECTION_EVENT_DEBOUNCE_MS: number;

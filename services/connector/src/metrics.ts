@@ -14,6 +14,7 @@ export interface Metrics {
   publishLatency: Histogram;
   recoveredEvents: Counter;
   reconnects: Counter;
+  connectFailures: Counter<'reason' | 'step'>;
   floodWaits: Counter<'outcome'>;
   sendLatency: Histogram<'command'>;
   commands: Counter<'command' | 'outcome'>;
@@ -63,6 +64,12 @@ export function createMetrics(shard: string): Metrics {
     reconnects: new Counter({
       name: `${p}reconnects_total`,
       help: 'Reconnect attempts to Telegram',
+      registers: [registry],
+    }),
+    connectFailures: new Counter({
+      name: `${p}connect_failures_total`,
+      help: 'Failed connection attempts by reason (timeout, network, rpc_error, error) and the step that failed (load, open, get_me, init_state, recover)',
+      labelNames: ['reason', 'step'],
       registers: [registry],
     }),
     floodWaits: new Counter({

@@ -46,6 +46,7 @@ export class Placement {
   private readonly stopping = new Map<string, Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
   private passRunning = false;
+  private flushing: Promise<void> | undefined;
   private passAgain = false;
   private closed = false;
   private active = 0;
@@ -231,14 +232,24 @@ export class Placement {
     const cp = r.takeCheckpoint();
     if (!cp) return;
     try {
-      await this.repo.saveCheckpoints([cp]);
+      await this.repo.saveCheckpoint(cp);
     } catch (e) {
       this.log.error({ err: e, session_id: r.id }, 'state checkpoint failed');
     }
   }
 
-  /** Persists the acknowledged update state of every runner that changed (one bulk write). */
+  /**
+   * Persists the acknowledged update state of every runner that changed (one
+   * bulk write). A flush that is still running makes the next timer tick a
+   * no-op, so slow writes never pile up.
+   */
   async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = this.flushNow().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushNow(): Promise<void> {
     const runners: SessionRunner[] = [];
     const items = [];
     for (const r of this.runners.values()) {

@@ -41,6 +41,8 @@ import { checkPts, cloneState, sameState, type UpdateState } from './update-stat
 /** Tunables of a runner (ms unless stated). */
 export interface RunnerSettings {
   requestTimeoutMs: number;
+  /** Bound on one whole connection attempt (open, initConnection, catch-up). */
+  connectTimeoutMs: number;
   keepaliveMs: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
@@ -65,6 +67,9 @@ export interface RunnerDeps {
   /** Called once when Telegram revoked the session (after it was marked expired). */
   onExpired(sessionId: string): void;
 }
+
+/** Steps of a connection attempt, as reported in logs and `connect_failures_total{step}`. */
+export type ConnectStep = 'load' | 'open' | 'get_me' | 'init_state' | 'recover';
 
 /** Lifecycle of a runner. */
 export type RunnerStatus = 'idle' | 'connecting' | 'live' | 'down' | 'stopped' | 'expired';
@@ -123,37 +128,37 @@ export class SessionRunner {
 
   /** Loads the session and connects; on failure keeps retrying from {@link tick}. Never throws. */
   async start(): Promise<void> {
-    this.status = 'connecting';
-    try {
-      const doc = await this.deps.repo.load(this.id);
-      if (!doc || !doc.sessionSecret || !['connected', 'disconnected'].includes(doc.status)) {
-        this.log.info('session no longer live in MongoDB; not starting');
-        this.status = 'stopped';
-        return;
-      }
-      if (doc.updateState) this.state = cloneState(doc.updateState);
-      this.seq = doc.eventSequence ?? 0;
-      this.persisted = { state: this.state && cloneState(this.state), seq: this.seq };
-      if (doc.telegramUser)
-        this.self = {
-          id: doc.telegramUser.id,
-          firstName: doc.telegramUser.firstName,
-          lastName: doc.telegramUser.lastName,
-          username: doc.telegramUser.username,
-          phone: doc.telegramUser.phone,
-          bot: false,
-        };
-      this.secret = this.openSecret(doc.sessionSecret);
-    } catch (e) {
-      this.log.error({ err: e }, 'cannot load session');
-      this.status = 'down';
-      this.scheduleReconnect();
-      return;
-    }
     await this.connect();
   }
 
+  /**
+   * Reads the session document: sealed secret, update state, sequence, account.
+   * @returns false when the session is no longer live in MongoDB (the runner stops)
+   * @throws on MongoDB errors or a secret that no configured key opens
+   */
+  private async load(): Promise<boolean> {
+    const doc = await this.deps.repo.load(this.id);
+    if (!doc || !doc.sessionSecret || !['connected', 'disconnected'].includes(doc.status))
+      return false;
+    if (doc.updateState) this.state = cloneState(doc.updateState);
+    this.seq = doc.eventSequence ?? 0;
+    this.persisted = { state: this.state && cloneState(this.state), seq: this.seq };
+    if (doc.telegramUser)
+      this.self = {
+        id: doc.telegramUser.id,
+        firstName: doc.telegramUser.firstName,
+        lastName: doc.telegramUser.lastName,
+        username: doc.telegramUser.username,
+        phone: doc.telegramUser.phone,
+        bot: false,
+      };
+    this.secret = this.openSecret(doc.sessionSecret);
+    return true;
+  }
+
   private secret = '';
+  /** The step of the current connection attempt (reported when it hangs). */
+  private step: ConnectStep = 'open';
 
   private openSecret(sealed: string): string {
     try {
@@ -163,87 +168,125 @@ export class SessionRunner {
     }
   }
 
-  /** One connection attempt (any status but stopped/expired). */
+  /**
+   * One connection attempt (any status but stopped/expired), bounded by the
+   * connect timeout. A step that hangs (a GramJS sender whose auth key the
+   * server dropped never answers) is abandoned: the attempt's generation is
+   * retired so late results are discarded, the client is destroyed, the step
+   * is logged at warn and counted, and the attempt is retried with backoff.
+   */
   private async connect(): Promise<void> {
-    if (this.status === 'stopped' || this.status === 'expired') return;
+    if (this.isStopped()) return;
     this.status = 'connecting';
-    let client: TelegramClient | undefined;
-    try {
-      const generation = ++this.generation;
-      const opening = openClient(this.deps.target, this.secret, {
-        onUpdates: (u) => {
-          if (this.generation === generation && !this.isStopped())
-            void this.enqueue(() =>
-              inUpdateSpan(u.className, this.id, () => this.handleUpdates(u)),
-            );
-        },
-        onDrop: (reason) => {
-          if (this.generation === generation) this.onDrop(reason);
-        },
-      });
-      client = await withTimeout(
-        opening,
-        this.deps.settings.requestTimeoutMs * 2,
-        'connect',
-        (late) => void destroyClient(late),
+    const generation = ++this.generation;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ConnectTimeoutError(this.step)),
+        this.deps.settings.connectTimeoutMs,
       );
-      if (this.isStopped()) {
-        await destroyClient(client);
-        return;
-      }
-      this.client = client;
-      const users = await this.invoke(new Api.users.GetUsers({ id: [new Api.InputUserSelf()] }));
-      const me = users[0];
-      if (me) {
-        this.peers.addUser(me);
-        this.self = this.peers.user(me.id.toString());
-      }
-      if (!this.state) {
-        await this.enqueue(() => this.initState());
-      } else {
-        await this.enqueue(() => this.recover());
-      }
-      if (this.isStopped()) return;
-      this.status = 'live';
-      this.attempt = 0;
-      this.nextKeepaliveAt =
-        Date.now() + this.deps.settings.keepaliveMs * (0.5 + Math.random() / 2);
-      this.deps.metrics.liveSessions.inc();
-      await this.deps.repo
-        .setRuntimeStatus(this.id, 'connected')
-        .catch((e: unknown) => this.log.warn({ err: e }, 'status write failed'));
-      if (!this.everConnected) {
-        this.everConnected = true;
-        await this.enqueue(() =>
-          this.publishStatus(EventType.SessionConnected, SessionStatus.CONNECTED),
-        );
-      } else if (this.lostPublished) {
-        const lostAt = this.lostAt;
-        await this.enqueue(() =>
-          this.publishStatus(
-            EventType.ConnectionRestored,
-            SessionStatus.CONNECTED,
-            undefined,
-            lostAt,
-          ),
-        );
-      }
-      this.lostPublished = false;
-      this.lostAt = undefined;
-      this.log.info({ recovered_from_pts: this.state?.pts }, 'session live');
+    });
+    try {
+      await Promise.race([this.connectSteps(generation), timeout]);
     } catch (e) {
-      if (client && this.client === client) this.client = undefined;
-      if (client) await destroyClient(client);
+      if (this.generation === generation) this.generation++;
+      const c = this.client;
+      this.client = undefined;
+      if (c) await destroyClient(c);
+      if (e instanceof AttemptAbandoned) return;
       if (isAuthError(e)) return this.expire(rpcErrorName(e)!);
       if (this.isStopped()) return;
+      const reason = e instanceof ConnectTimeoutError ? 'timeout' : connectFailureReason(e);
+      this.deps.metrics.connectFailures.inc({ reason, step: this.step });
       this.log.warn(
-        { err: { message: (e as Error)?.message, type: (e as Error)?.name } },
+        {
+          step: this.step,
+          reason,
+          attempt: this.attempt,
+          err: { message: (e as Error)?.message, type: (e as Error)?.name },
+        },
         'connect failed',
       );
       this.status = 'down';
       this.lostAt ??= new Date();
       this.scheduleReconnect();
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /** Throws {@link AttemptAbandoned} when the attempt `generation` was timed out or stopped. */
+  private check(generation: number): void {
+    if (this.generation !== generation || this.isStopped()) throw new AttemptAbandoned();
+  }
+
+  /** The steps of a connection attempt; see {@link connect}. */
+  private async connectSteps(generation: number): Promise<void> {
+    if (!this.secret) {
+      this.step = 'load';
+      const live = await this.load();
+      this.check(generation);
+      if (!live) {
+        this.log.info('session no longer live in MongoDB; not starting');
+        this.status = 'stopped';
+        throw new AttemptAbandoned();
+      }
+    }
+    this.step = 'open';
+    const client = await openClient(this.deps.target, this.secret, {
+      onUpdates: (u) => {
+        if (this.generation === generation && !this.isStopped())
+          void this.enqueue(() => inUpdateSpan(u.className, this.id, () => this.handleUpdates(u)));
+      },
+      onDrop: (reason) => {
+        if (this.generation === generation) this.onDrop(reason);
+      },
+    });
+    if (this.generation !== generation || this.isStopped()) {
+      await destroyClient(client);
+      throw new AttemptAbandoned();
+    }
+    this.client = client;
+    if (!this.self) {
+      // the session document normally carries the account (auth writes it at login)
+      this.step = 'get_me';
+      const users = await this.invoke(new Api.users.GetUsers({ id: [new Api.InputUserSelf()] }));
+      this.check(generation);
+      const me = users[0];
+      if (me) {
+        this.peers.addUser(me);
+        this.self = this.peers.user(me.id.toString());
+      }
+    }
+    this.step = this.state ? 'recover' : 'init_state';
+    await this.enqueue(() => (this.state ? this.recover() : this.initState()));
+    this.check(generation);
+    this.status = 'live';
+    this.attempt = 0;
+    this.nextKeepaliveAt = Date.now() + this.deps.settings.keepaliveMs * (0.5 + Math.random() / 2);
+    this.deps.metrics.liveSessions.inc();
+    void this.deps.repo
+      .setRuntimeStatus(this.id, 'connected')
+      .catch((e: unknown) => this.log.warn({ err: e }, 'status write failed'));
+    if (!this.everConnected) {
+      this.everConnected = true;
+      void this.enqueue(() =>
+        this.publishStatus(EventType.SessionConnected, SessionStatus.CONNECTED),
+      );
+    } else if (this.lostPublished) {
+      const lostAt = this.lostAt;
+      void this.enqueue(() =>
+        this.publishStatus(
+          EventType.ConnectionRestored,
+          SessionStatus.CONNECTED,
+          undefined,
+          lostAt,
+        ),
+      );
+    }
+    this.lostPublished = false;
+    this.lostAt = undefined;
+    this.log.info({ recovered_from_pts: this.state?.pts }, 'session live');
   }
 
   private isStopped(): boolean {
@@ -758,27 +801,28 @@ export class SessionRunner {
   }
 }
 
-/** Resolves with `p`, or rejects after `ms`; a late result is handed to `onLate` (to be closed). */
-function withTimeout<T>(
-  p: Promise<T>,
-  ms: number,
-  what: string,
-  onLate: (v: T) => void,
-): Promise<T> {
-  let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.then((v) => {
-      if (timedOut) onLate(v);
-      return v;
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        reject(new RequestTimeoutError(what));
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+/** A step of a connection attempt did not finish within the connect timeout. */
+export class ConnectTimeoutError extends Error {
+  constructor(readonly step: ConnectStep) {
+    super(`connect step ${step} timed out`);
+    this.name = 'ConnectTimeoutError';
+  }
+}
+
+/** Internal: the attempt was superseded (timed out, stopped); nothing to report. */
+class AttemptAbandoned extends Error {}
+
+/** Low-cardinality reason label of a failed connect. */
+function connectFailureReason(e: unknown): string {
+  if (e instanceof RequestTimeoutError) return 'timeout';
+  if (rpcErrorName(e)) return 'rpc_error';
+  if (
+    /ECONNREFUSED|ECONNRESET|socket|closed|disconnect|network|connection/i.test(
+      String((e as Error)?.message),
+    )
+  )
+    return 'network';
+  return 'error';
 }
 
 function channelOf(u: Api.TypeUpdate): string | undefined {

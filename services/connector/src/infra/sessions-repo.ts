@@ -6,6 +6,7 @@
  * FerretDB serves.
  */
 import type { Connection, Model } from 'mongoose';
+import { Batcher } from './batcher.js';
 import {
   sessionModel,
   type SessionDoc,
@@ -36,12 +37,42 @@ export interface IdempotentSend {
 
 const RUNTIME: SessionStatusName[] = ['connected', 'disconnected'];
 
+/**
+ * Updates per bulk write. FerretDB 1.24 (SQLite backend, the default store of
+ * tests and the local stack) stops answering every client for good after one
+ * bulk write of 100 or more updates; 50 stays well clear of that and costs
+ * real MongoDB nothing noticeable.
+ */
+const BULK_CHUNK = 50;
+
+/** Statuses the connector writes while it holds a session. */
+export type RuntimeStatus = 'connected' | 'disconnected';
+
 /** Sessions repository. */
 export class SessionsRepo {
   private readonly model: Model<SessionDoc>;
+  private readonly loads: Batcher<string, SessionDoc | null>;
+  private readonly statusWrites: Batcher<{ id: string; status: RuntimeStatus }, undefined>;
+  private readonly checkpoints: Batcher<StateCheckpoint, undefined>;
 
-  constructor(private readonly conn: Connection) {
+  /** @param batchDelayMs how long single reads/status writes wait to be batched with others */
+  constructor(
+    private readonly conn: Connection,
+    batchDelayMs = 20,
+  ) {
     this.model = sessionModel(conn);
+    this.loads = new Batcher((ids) => this.loadMany(ids), { maxBatch: 200, delayMs: batchDelayMs });
+    this.statusWrites = new Batcher((items) => this.writeStatuses(items), {
+      maxBatch: 500,
+      delayMs: batchDelayMs * 5,
+    });
+    this.checkpoints = new Batcher(
+      async (items) => {
+        await this.saveCheckpoints(items);
+        return items.map(() => undefined);
+      },
+      { maxBatch: 500, delayMs: batchDelayMs },
+    );
   }
 
   /** Ensures the idempotency collection's TTL index (24 h); errors are ignored (best effort). */
@@ -66,24 +97,39 @@ export class SessionsRepo {
     return rows.map((r) => ({ id: String(r._id), tenantId: r.tenantId, agentId: r.agentId }));
   }
 
-  /** One session (with its sealed secret), or null. */
+  /** One session (with its sealed secret), or null. Batched with concurrent loads (one `$in` query). */
   async load(id: string): Promise<SessionDoc | null> {
-    return this.model.findById(id).lean<SessionDoc>();
+    return this.loads.add(id);
+  }
+
+  private async loadMany(ids: string[]): Promise<Array<SessionDoc | null>> {
+    const rows = await this.model.find({ _id: { $in: ids } }).lean<SessionDoc[]>();
+    const byId = new Map(rows.map((r) => [String(r._id), r]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   /**
-   * Sets connected/disconnected unless auth has ended the session meanwhile.
-   * @returns false when the session is no longer in a runtime status
+   * Sets connected/disconnected (with `lastActivityAt`, and `connectedAt` when
+   * connected) unless auth has ended the session meanwhile. Batched with
+   * concurrent writes (one `updateMany` per status).
    */
-  async setRuntimeStatus(
-    id: string,
-    status: 'connected' | 'disconnected',
-    at = new Date(),
-  ): Promise<boolean> {
-    const set: Record<string, unknown> = { status, lastActivityAt: at };
-    if (status === 'connected') set.connectedAt = at;
-    const r = await this.model.updateOne({ _id: id, status: { $in: RUNTIME } }, { $set: set });
-    return r.matchedCount > 0;
+  async setRuntimeStatus(id: string, status: RuntimeStatus): Promise<void> {
+    await this.statusWrites.add({ id, status });
+  }
+
+  private async writeStatuses(
+    items: Array<{ id: string; status: RuntimeStatus }>,
+  ): Promise<undefined[]> {
+    const at = new Date();
+    const last = new Map(items.map((i) => [i.id, i.status]));
+    for (const status of ['connected', 'disconnected'] as const) {
+      const ids = [...last].filter(([, s]) => s === status).map(([id]) => id);
+      if (ids.length === 0) continue;
+      const set: Record<string, unknown> = { status, lastActivityAt: at };
+      if (status === 'connected') set.connectedAt = at;
+      await this.model.updateMany({ _id: { $in: ids }, status: { $in: RUNTIME } }, { $set: set });
+    }
+    return items.map(() => undefined);
   }
 
   /** Marks a session expired (Telegram revoked it); the secret is kept. */
@@ -94,24 +140,33 @@ export class SessionsRepo {
     );
   }
 
-  /** Writes update-state checkpoints (one bulk write). */
+  /** Writes one session's checkpoint, batched with concurrent ones (hand-offs, shutdown). */
+  async saveCheckpoint(item: StateCheckpoint): Promise<void> {
+    await this.checkpoints.add(item);
+  }
+
+  /**
+   * Writes update-state checkpoints: bulk writes of at most
+   * {@link BULK_CHUNK} updates each, one after the other.
+   */
   async saveCheckpoints(items: StateCheckpoint[]): Promise<void> {
-    if (items.length === 0) return;
-    await this.model.bulkWrite(
-      items.map((c) => ({
-        updateOne: {
-          filter: { _id: c.id },
-          update: {
-            $set: {
-              updateState: c.state,
-              eventSequence: c.eventSequence,
-              lastActivityAt: c.lastActivityAt,
+    for (let i = 0; i < items.length; i += BULK_CHUNK) {
+      await this.model.bulkWrite(
+        items.slice(i, i + BULK_CHUNK).map((c) => ({
+          updateOne: {
+            filter: { _id: c.id },
+            update: {
+              $set: {
+                updateState: c.state,
+                eventSequence: c.eventSequence,
+                lastActivityAt: c.lastActivityAt,
+              },
             },
           },
-        },
-      })),
-      { ordered: false },
-    );
+        })),
+        { ordered: false },
+      );
+    }
   }
 
   /** An earlier send with this idempotency key, if any. */
