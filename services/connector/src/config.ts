@@ -4,6 +4,7 @@
  * and the README's configuration table.
  */
 import { hostname } from 'node:os';
+import type { z } from 'zod';
 import {
   baseConfigSchema,
   bool,
@@ -80,52 +81,8 @@ export const connectorConfigSchema = baseConfigSchema.extend({
   SESSION_EVENTS_CONSUMER: bool({ default: true }),
 });
 
-/**
- * Parsed connector configuration (durations in ms). Declared explicitly
- * because the platform field helpers' output types do not infer through zod.
- */
-export interface ConnectorConfig {
-  SERVICE_NAME: string;
-  LOG_LEVEL: string;
-  NATS_URL: string;
-  MONGO_URL: string;
-  OTEL_EXPORTER_OTLP_ENDPOINT: string | undefined;
-  METRICS_PORT: number;
-  SHUTDOWN_TIMEOUT_MS: number;
-  SESSION_ENCRYPTION_KEYS: string;
-  SESSION_ENCRYPTION_ACTIVE_KEY_ID: string | undefined;
-  SHARD_ID: string;
-  SHARDS_BUCKET: string;
-  LEASES_BUCKET: string;
-  MEMBERSHIP_TTL_MS: number;
-  HEARTBEAT_INTERVAL_MS: number;
-  LEASE_TTL_MS: number;
-  LEASE_REFRESH_INTERVAL_MS: number;
-  PLACEMENT_INTERVAL_MS: number;
-  RECONCILE_INTERVAL_MS: number;
-  START_CONCURRENCY: number;
-  EVENTS_STREAM: string;
-  EVENTS_DUPLICATE_WINDOW_MS: number;
-  EVENTS_MAX_AGE_MS: number;
-  EVENTS_MAX_BYTES: number;
-  EVENTS_REPLICAS: number;
-  STATE_FLUSH_INTERVAL_MS: number;
-  KEEPALIVE_INTERVAL_MS: number;
-  REQUEST_TIMEOUT_MS: number;
-  CONNECT_TIMEOUT_MS: number;
-  RECONNECT_BASE_MS: number;
-  RECONNECT_MAX_MS: number;
-  CONNECTION_EVENT_DEBOUNCE_MS: number;
-  FLOOD_WAIT_MAX_SLEEP_S: number;
-  OUTBOUND_RATE_PER_S: number;
-  OUTBOUND_BURST: number;
-  OUTBOUND_QUEUE: number;
-  TELEGRAM_DC: string | undefined;
-  TELEGRAM_RSA_PUBLIC_KEY: string | undefined;
-  TELEGRAM_API_ID: string | undefined;
-  TELEGRAM_API_HASH: string | undefined;
-  SESSION_EVENTS_CONSUMER: boolean;
-}
+/** Parsed connector configuration (the schema's output). */
+export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 
 /**
  * Reads the connector configuration from `env`.
@@ -134,5 +91,5 @@ export interface ConnectorConfig {
 export function loadConnectorConfig(
   env: Record<string, string | undefined> = process.env,
 ): ConnectorConfig {
-  return loadConfig(connectorConfigSchema, env) as unknown as ConnectorConfig;
+  return loadConfig(connectorConfigSchema, env);
 }
