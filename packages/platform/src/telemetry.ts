@@ -23,6 +23,7 @@
 import {
   context,
   propagation,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -218,6 +219,84 @@ export async function tracePublish<H extends HeaderCarrier, T>(
       try {
         injectTraceHeaders(headers);
         return await publish(headers);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/**
+ * Runs a NATS request/reply call inside a CLIENT span (`send <template>`,
+ * `messaging.system=nats`, `messaging.operation.name=request`) and injects
+ * its trace context into `headers`, so the responder's span (see
+ * {@link traceHandle}) joins the caller's trace.
+ * Rethrows what `request` throws (no responders, timeout), after marking the
+ * span as failed.
+ */
+export async function traceRequest<H extends HeaderCarrier, T>(
+  template: string,
+  subject: string,
+  headers: H,
+  request: (headers: H) => Promise<T>,
+): Promise<T> {
+  return getTracer('tgbridge.nats').startActiveSpan(
+    `send ${template}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'request',
+        'messaging.destination.name': subject,
+      },
+    },
+    async (span) => {
+      try {
+        injectTraceHeaders(headers);
+        return await request(headers);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/**
+ * Runs the handler of a received NATS request inside a SERVER span
+ * (`process <template>`, `messaging.system=nats`,
+ * `messaging.operation.type=process`) whose parent is the trace context in
+ * the request's headers (none → a new trace). Rethrows what `handle` throws.
+ */
+export async function traceHandle<T>(
+  template: string,
+  subject: string,
+  headers: HeaderCarrier | undefined,
+  handle: () => Promise<T>,
+): Promise<T> {
+  const parent = extractTraceContext(headers, ROOT_CONTEXT);
+  return getTracer('tgbridge.nats').startActiveSpan(
+    `process ${template}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': subject,
+      },
+    },
+    parent,
+    async (span) => {
+      try {
+        return await handle();
       } catch (err) {
         span.recordException(err as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });

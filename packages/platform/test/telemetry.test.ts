@@ -7,6 +7,8 @@ import {
   getTracer,
   injectTraceHeaders,
   startTelemetry,
+  traceHandle,
+  traceRequest,
 } from '../src/telemetry.js';
 
 const exporter = new InMemorySpanExporter();
@@ -45,5 +47,31 @@ describe('telemetry', () => {
     expect(extractTraceContext(undefined, context.active())).toBe(context.active());
     expect(trace.getSpanContext(extractTraceContext(headers()))).toBeUndefined();
     expect(propagation.fields()).toContain('traceparent');
+  });
+
+  it('request/reply: the responder span is a child of the requester span', async () => {
+    exporter.reset();
+    const h = headers();
+    let handled = '';
+    await traceRequest('tg.cmd', 'tg.cmd.s1.send_message', h, async (sent) => {
+      // the responder sees only the headers, as over the wire
+      await traceHandle('tg.cmd', 'tg.cmd.s1.send_message', sent, async () => {
+        handled = trace.getActiveSpan()?.spanContext().spanId ?? '';
+      });
+    });
+    await expect(
+      traceRequest('tg.cmd', 'tg.cmd.s1.send_message', headers(), () =>
+        Promise.reject(new Error('503')),
+      ),
+    ).rejects.toThrow('503');
+    await processor.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((s) => s.name === 'process tg.cmd')!;
+    const client = spans.find((s) => s.name === 'send tg.cmd')!;
+    expect(server.spanContext().spanId).toBe(handled);
+    expect(server.parentSpanContext?.spanId).toBe(client.spanContext().spanId);
+    expect(server.spanContext().traceId).toBe(client.spanContext().traceId);
+    expect(client.attributes['messaging.operation.name']).toBe('request');
+    expect(spans.filter((s) => s.name === 'send tg.cmd').map((s) => s.status.code)).toEqual([0, 2]);
   });
 });

@@ -19,7 +19,8 @@ import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Msg } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg } from '@nats-io/transport-node';
+import { traceRequest } from '@tgbridge/platform/telemetry';
 import { sessionModel } from '@tgbridge/sessions';
 import { COMMAND_ERROR_HEADER, Command, commandSubject } from '@tgbridge/proto/subjects';
 import {
@@ -70,9 +71,10 @@ export async function sendCommand(
 ): Promise<unknown> {
   let msg: Msg;
   try {
-    msg = await deps.nats.request(commandSubject(sessionId, command), JSON.stringify(body), {
-      timeout: timeoutMs,
-    });
+    const subject = commandSubject(sessionId, command);
+    msg = await traceRequest('tg.cmd', subject, natsHeaders(), (headers) =>
+      deps.nats.request(subject, JSON.stringify(body), { timeout: timeoutMs, headers }),
+    );
   } catch (e) {
     const text = `${(e as Error)?.name ?? ''} ${(e as Error)?.message ?? ''}`;
     if (/no ?responders|503/i.test(text))

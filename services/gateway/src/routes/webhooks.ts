@@ -18,6 +18,8 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { traceRequest } from '@tgbridge/platform/telemetry';
 import type { GatewayDeps } from '../deps.js';
 import { principalOf, replyError } from './errors.js';
 import { errorResponses } from './schemas.js';
@@ -137,10 +139,12 @@ async function forward(
   const p = principalOf(request);
   let answer: Record<string, unknown>;
   try {
-    const msg = await deps.nats.request(
-      subject,
-      JSON.stringify({ ...body, tenant_id: p.tenantId, admin: p.admin }),
-      { timeout: 15_000 },
+    const msg = await traceRequest('tg.notifier', subject, natsHeaders(), (headers) =>
+      deps.nats.request(
+        subject,
+        JSON.stringify({ ...body, tenant_id: p.tenantId, admin: p.admin }),
+        { timeout: 15_000, headers },
+      ),
     );
     answer = msg.json<Record<string, unknown>>();
   } catch (e) {
