@@ -28,6 +28,7 @@ import {
   SpanStatusCode,
   trace,
   type Context,
+  type Span,
   type TextMapGetter,
   type TextMapSetter,
   type Tracer,
@@ -215,18 +216,11 @@ export async function tracePublish<H extends HeaderCarrier, T>(
         ...(messageId ? { 'messaging.message.id': messageId } : {}),
       },
     },
-    async (span) => {
-      try {
+    (span) =>
+      endingSpan(span, () => {
         injectTraceHeaders(headers);
-        return await publish(headers);
-      } catch (err) {
-        span.recordException(err as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-        throw err;
-      } finally {
-        span.end();
-      }
-    },
+        return publish(headers);
+      }),
   );
 }
 
@@ -255,18 +249,11 @@ export async function traceRequest<H extends HeaderCarrier, T>(
         'messaging.destination.name': subject,
       },
     },
-    async (span) => {
-      try {
+    (span) =>
+      endingSpan(span, () => {
         injectTraceHeaders(headers);
-        return await request(headers);
-      } catch (err) {
-        span.recordException(err as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-        throw err;
-      } finally {
-        span.end();
-      }
-    },
+        return request(headers);
+      }),
   );
 }
 
@@ -294,16 +281,19 @@ export async function traceHandle<T>(
       },
     },
     parent,
-    async (span) => {
-      try {
-        return await handle();
-      } catch (err) {
-        span.recordException(err as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-        throw err;
-      } finally {
-        span.end();
-      }
-    },
+    (span) => endingSpan(span, handle),
   );
+}
+
+/** Runs `fn`, marks `span` failed if it throws (rethrowing), and ends it. */
+async function endingSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
 }
