@@ -189,6 +189,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
         stream: streams.events,
         consumer: config.NOTIFIER_CONSUMER,
         batch,
+        ackWaitMs: config.NOTIFIER_ACK_WAIT_MS,
         partitions: config.WEBHOOK_LANE_PARTITIONS,
         c,
         endpoints,

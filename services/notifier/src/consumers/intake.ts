@@ -42,6 +42,11 @@ export interface IntakeOptions {
   stream: string;
   consumer: string;
   batch: number;
+  /**
+   * The consumer's AckWait (ms): messages waiting in this process get a
+   * progress signal every third of it, so a slow batch is not redelivered.
+   */
+  ackWaitMs: number;
   partitions: number;
   c: Collections;
   endpoints: EndpointStore;
@@ -68,6 +73,9 @@ export async function readAckFloor(
 export class Intake {
   #messages: ConsumerMessages | undefined;
   #buffer: JsMsg[] = [];
+  /** The batch being recorded. */
+  #current: JsMsg[] = [];
+  #heartbeat: NodeJS.Timeout | undefined;
   #chain: Promise<void> = Promise.resolve();
   #scheduled = false;
   #running = false;
@@ -77,6 +85,14 @@ export class Intake {
 
   /** Starts consuming (and starts again should the pull subscription end unexpectedly). */
   async start(): Promise<void> {
+    this.#heartbeat ??= setInterval(
+      () => {
+        for (const m of this.#current) m.working();
+        for (const m of this.#buffer) m.working();
+      },
+      Math.max(100, Math.floor(this.o.ackWaitMs / 3)),
+    );
+    this.#heartbeat.unref();
     const consumer: Consumer = await this.o.js.consumers.get(this.o.stream, this.o.consumer);
     const messages = await consumer.consume({
       max_messages: this.o.batch,
@@ -110,7 +126,9 @@ export class Intake {
       try {
         while (this.#buffer.length > 0 && !this.#stopped) {
           const batch = this.#buffer.splice(0, this.o.batch);
+          this.#current = batch;
           await this.#process(batch);
+          this.#current = [];
         }
       } finally {
         this.#running = false;
@@ -122,6 +140,7 @@ export class Intake {
   /** Stops pulling; in-flight batches finish (unacked messages are redelivered to another replica). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.#messages?.close().catch(() => undefined);
     await this.#chain;
   }
@@ -129,9 +148,9 @@ export class Intake {
   async #process(batch: JsMsg[]): Promise<void> {
     if (this.#stopped) return;
     const log = this.o.logger;
-    for (;;) {
+    for (let retry = false; ; retry = true) {
       try {
-        await this.#record(batch);
+        await this.#record(batch, retry);
         return;
       } catch (err) {
         log.error(
@@ -145,13 +164,19 @@ export class Intake {
     }
   }
 
-  async #record(batch: JsMsg[]): Promise<void> {
+  /**
+   * Records one batch. `retry`: this batch was being recorded before (its
+   * deliveries may exist already, even finished ones).
+   */
+  async #record(batch: JsMsg[], retry: boolean): Promise<void> {
     const endpoints = await this.o.endpoints.all();
     const items: QueueDoc[] = [];
     const bad: JsMsg[] = [];
     const good: JsMsg[] = [];
     const now = new Date();
     const spans: Span[] = [];
+    // Deliveries of messages seen before: checked against finished ones.
+    const recheck = new Set<string>();
     for (const m of batch) {
       let e: Event;
       try {
@@ -190,8 +215,10 @@ export class Intake {
       spans.push(span);
       const tp = traceparentOf(span, m.headers?.get('traceparent') || null);
       for (const ep of targets) {
+        const id = deliveryId(ep.id, e.eventId);
+        if (retry || m.redelivered) recheck.add(id);
         items.push({
-          _id: deliveryId(ep.id, e.eventId),
+          _id: id,
           lane: laneId(ep.id, e.sessionId, this.o.partitions),
           endpointId: ep.id,
           tenantId: e.tenantId,
@@ -214,13 +241,19 @@ export class Intake {
     }
     const t0 = performance.now();
     const pinned = this.o.engine.pin(new Set(items.map((i) => i.lane)));
+    let fresh: QueueDoc[];
     try {
-      await enqueue(this.o.c, items, pinned);
+      fresh = await enqueue(this.o.c, items, pinned, recheck);
     } catch (err) {
       this.o.engine.offer([], pinned);
       throw err;
     }
     const t1 = performance.now();
+    if (recheck.size > 0)
+      this.o.logger.info(
+        { deliveries: recheck.size, inserted: fresh.filter((i) => recheck.has(i._id)).length },
+        'redelivered events recorded again (finished deliveries skipped)',
+      );
     for (const m of bad) m.term();
     await Promise.all(good.map((m) => m.ackAck().catch(() => false)));
     const t2 = performance.now();
@@ -229,6 +262,8 @@ export class Intake {
       {
         messages: batch.length,
         deliveries: items.length,
+        fresh: fresh.length,
+        redelivered: recheck.size,
         enqueueMs: Math.round(t1 - t0),
         ackMs: Math.round(t2 - t1),
         floorMs: Math.round(performance.now() - t2),
@@ -237,7 +272,7 @@ export class Intake {
     );
     this.o.engine.setFloor(floor);
     for (const span of spans) span.end();
-    this.o.engine.offer(items, pinned);
+    this.o.engine.offer(fresh, pinned);
     const lanes = [...new Set(items.map((i) => i.lane))];
     const notice: WakeNotice = { floor, lanes, from: this.o.engine.owner };
     this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));

@@ -47,7 +47,7 @@ import {
 } from '../infra/collections.js';
 import type { EndpointStore, LiveEndpoint } from '../infra/endpoints.js';
 import type { WebhookHttpClient } from '../infra/http-client.js';
-import { doneMarks, sweepDone, type Recorder } from '../infra/queue.js';
+import { loadLane, sweepDone, type Recorder } from '../infra/queue.js';
 import type { NotifierPublisher } from '../infra/streams.js';
 import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
@@ -342,15 +342,14 @@ export class DeliveryEngine {
     if (!laneDoc) return;
     lane.v = laneDoc.v;
     lane.pruneDone(120_000);
-    const docs = await this.d.c.queue.find({ lane: lane.id }).toArray();
-    const done = await doneMarks(
-      this.d.c,
-      docs.map((d) => d._id),
-    );
+    // Deliveries of this replica that are in flight or finished but not yet
+    // recorded, before the markers are read (one finishing and recorded
+    // during the load is skipped either way).
+    const busy = new Set([...this.d.recorder.pendingIds, ...this.#attempting]);
+    const docs = await loadLane(this.d.c, lane.id);
     for (const doc of docs) {
-      const finishedAt = done.get(doc._id);
-      if (finishedAt !== undefined && doc.attempts < finishedAt) continue;
-      if (!this.d.recorder.pendingIds.has(doc._id) && !this.#attempting.has(doc._id)) lane.add(doc);
+      if (busy.has(doc._id) || this.d.recorder.pendingIds.has(doc._id)) continue;
+      if (!this.#attempting.has(doc._id)) lane.add(doc);
     }
   }
 

@@ -29,24 +29,48 @@ import type {
  * Inserts deliveries and wakes their lanes (except `skipLanes`: lanes this
  * replica holds and has pinned, which are due already). Safe to call again
  * with the same items.
+ *
+ * `recheck` lists delivery ids that may have been queued and finished
+ * before (their JetStream message was redelivered, or the batch is being
+ * recorded again after an error): the sweeper may already have removed
+ * their queue entries, so a plain insert would bring a finished delivery
+ * back to life. Those found in `deliveries` are skipped; those inserted are
+ * looked up again afterwards (a delivery finishing and swept between the
+ * two steps) and marked done when finished.
+ *
+ * @returns the items newly inserted (not already queued, not finished):
+ *   the only ones the caller may hand to a lane in memory (an item already
+ *   queued is known to whoever holds its lane, or loaded on the next claim)
+ * @throws on MongoDB errors other than duplicate keys (nothing acknowledged)
  */
 export async function enqueue(
   c: Collections,
   items: QueueDoc[],
   skipLanes: ReadonlySet<string> = new Set(),
-): Promise<void> {
-  if (items.length === 0) return;
-  try {
-    await c.queue.insertMany(items, { ordered: false });
-  } catch (err) {
-    const errors = writeErrorsOf(err);
-    if (errors.length === 0 ? !isDuplicateKeyError(err) : errors.some((e) => e.code !== 11000))
-      throw err;
+  recheck: ReadonlySet<string> = new Set(),
+): Promise<QueueDoc[]> {
+  if (items.length === 0) return [];
+  const suspect = (list: QueueDoc[]) => list.filter((i) => recheck.has(i._id)).map((i) => i._id);
+  let candidates = items;
+  if (recheck.size > 0) {
+    const finished = await finishedAttempts(c, suspect(items));
+    candidates = items.filter((i) => !finished.has(i._id));
+  }
+  const dups = await insertIgnoringDuplicates(c.queue, candidates);
+  let fresh = candidates.filter((i) => !dups.has(i._id));
+  if (recheck.size > 0) {
+    const late = await finishedAttempts(c, suspect(fresh));
+    if (late.size > 0) {
+      const at = new Date();
+      const marks: DoneDoc[] = [...late].map(([_id, attempts]) => ({ _id, attempts, at }));
+      await insertIgnoringDuplicates(c.done, marks);
+      fresh = fresh.filter((i) => !late.has(i._id));
+    }
   }
   const now = new Date();
   const lanes = new Map<string, string>();
-  for (const it of items) if (!skipLanes.has(it.lane)) lanes.set(it.lane, it.endpointId);
-  if (lanes.size === 0) return;
+  for (const it of candidates) if (!skipLanes.has(it.lane)) lanes.set(it.lane, it.endpointId);
+  if (lanes.size === 0) return fresh;
   const ops: AnyBulkWriteOperation<LaneDoc>[] = [...lanes].map(([id, endpointId]) => ({
     updateOne: {
       filter: { _id: id },
@@ -59,6 +83,19 @@ export async function enqueue(
     },
   }));
   await c.lanes.bulkWrite(ops, { ordered: false });
+  return fresh;
+}
+
+/** Attempts made by the finished deliveries among `ids` (id → attempts). */
+async function finishedAttempts(c: Collections, ids: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const docs = await c.deliveries
+      .find({ _id: { $in: ids.slice(i, i + 500) } }, { projection: { attempts: 1 } })
+      .toArray();
+    for (const d of docs) out.set(d._id, d.attempts);
+  }
+  return out;
 }
 
 /** Batching writer of finished deliveries and attempts. */
@@ -218,4 +255,45 @@ export async function doneMarks(c: Collections, ids: string[]): Promise<Map<stri
   if (ids.length === 0) return new Map();
   const marks = await c.done.find({ _id: { $in: ids } }).toArray();
   return new Map(marks.map((m) => [m._id, m.attempts]));
+}
+
+/** Step 1 of loading a lane: every queue entry of lane `laneId` (finished ones included). */
+export function laneEntries(c: Collections, laneId: string): Promise<QueueDoc[]> {
+  return c.queue.find({ lane: laneId }).toArray();
+}
+
+/**
+ * Step 2 of loading a lane: the entries of `docs` (read by
+ * {@link laneEntries}) that are not finished.
+ *
+ * An entry counts as finished when it has a `done` marker with more
+ * attempts than the entry. The sweeper deletes queue entries before their
+ * markers, so an entry read in step 1 whose marker is missing here may
+ * have been swept in between (entry and marker both gone): unmarked
+ * entries are only kept when they are still in the queue after the
+ * markers were read.
+ */
+export async function unfinishedEntries(
+  c: Collections,
+  laneId: string,
+  docs: QueueDoc[],
+): Promise<QueueDoc[]> {
+  if (docs.length === 0) return [];
+  const marks = await doneMarks(
+    c,
+    docs.map((d) => d._id),
+  );
+  const open = docs.filter((d) => {
+    const m = marks.get(d._id);
+    return m === undefined || d.attempts >= m;
+  });
+  if (open.every((d) => marks.has(d._id))) return open;
+  const still = await c.queue.find({ lane: laneId }, { projection: { _id: 1 } }).toArray();
+  const queued = new Set(still.map((d) => d._id));
+  return open.filter((d) => marks.has(d._id) || queued.has(d._id));
+}
+
+/** Loads the unfinished queue entries of a lane (both steps). */
+export async function loadLane(c: Collections, laneId: string): Promise<QueueDoc[]> {
+  return unfinishedEntries(c, laneId, await laneEntries(c, laneId));
 }
