@@ -274,7 +274,7 @@ export class DeliveryEngine {
     if (this.#stopping) return;
     for (const id of laneIds) {
       const lane = this.#lanes.get(id);
-      if (lane) void this.#reload(lane).then(() => this.#pump(lane));
+      if (lane) this.#refresh(lane);
       else void this.#claim(id);
     }
   }
@@ -337,6 +337,32 @@ export class DeliveryEngine {
     }
   }
 
+  /**
+   * Reloads `lane` in the background, then pumps it; calls while a reload
+   * runs coalesce into one more reload after it (lease renewal never waits
+   * for a load).
+   */
+  #refresh(lane: LaneState): void {
+    if (lane.reloading) {
+      lane.reloadAgain = true;
+      return;
+    }
+    lane.reloading = true;
+    void (async () => {
+      try {
+        do {
+          lane.reloadAgain = false;
+          await this.#reload(lane);
+        } while (lane.reloadAgain && !lane.dropped);
+      } catch (err) {
+        this.d.logger.warn({ lane: lane.id, err: (err as Error).message }, 'lane reload failed');
+      } finally {
+        lane.reloading = false;
+        this.#pump(lane);
+      }
+    })();
+  }
+
   async #reload(lane: LaneState): Promise<void> {
     const laneDoc = await this.d.c.lanes.findOne({ _id: lane.id });
     if (!laneDoc) return;
@@ -346,10 +372,10 @@ export class DeliveryEngine {
     // recorded, before the markers are read (one finishing and recorded
     // during the load is skipped either way).
     const busy = new Set([...this.d.recorder.pendingIds, ...this.#attempting]);
-    const docs = await loadLane(this.d.c, lane.id);
+    const docs = await loadLane(this.d.c, lane.id, (id) => lane.known.has(id) || busy.has(id));
     for (const doc of docs) {
-      if (busy.has(doc._id) || this.d.recorder.pendingIds.has(doc._id)) continue;
-      if (!this.#attempting.has(doc._id)) lane.add(doc);
+      if (this.d.recorder.pendingIds.has(doc._id) || this.#attempting.has(doc._id)) continue;
+      lane.add(doc);
     }
   }
 
@@ -380,8 +406,8 @@ export class DeliveryEngine {
         continue;
       }
       lane.leaseUntil = now + this.s.leaseMs;
-      if (doc.v !== lane.v) await this.#reload(lane);
-      this.#pump(lane);
+      if (doc.v !== lane.v) this.#refresh(lane);
+      else this.#pump(lane);
     }
   }
 

@@ -30,6 +30,9 @@ export class LaneState {
   timer: NodeJS.Timeout | undefined;
   timerAt = 0;
   releasing = false;
+  /** A background reload is running; `reloadAgain`: another was asked for meanwhile. */
+  reloading = false;
+  reloadAgain = false;
   dropped = false;
   /** Intake batches about to offer items here; the lane is not released while > 0. */
   pins = 0;

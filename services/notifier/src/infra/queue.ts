@@ -157,24 +157,12 @@ export class Recorder {
     this.#finished = [];
     this.#attempts = [];
     try {
-      if (finished.length > 0) {
-        const dups = await insertIgnoringDuplicates(this.c.deliveries, finished);
-        // A delivery finished again (replay, or redelivered after a crash): overwrite.
-        for (const d of finished.filter((f) => dups.has(f._id))) {
-          await this.c.deliveries.replaceOne({ _id: d._id }, d, { upsert: true });
-        }
-        const marks: DoneDoc[] = finished.map((d) => ({
-          _id: d._id,
-          attempts: d.attempts,
-          at: d.completedAt,
-        }));
-        const again = await insertIgnoringDuplicates(this.c.done, marks);
-        for (const m of marks.filter((x) => again.has(x._id))) {
-          await this.c.done.replaceOne({ _id: m._id }, m, { upsert: true });
-        }
-        for (const d of finished) this.pendingIds.delete(d._id);
-      }
-      if (attempts.length > 0) await insertIgnoringDuplicates(this.c.attempts, attempts);
+      // Attempts in parallel with the finished records; each record before its
+      // marker (intake's redelivery check reads the records, lane loads the markers).
+      await Promise.all([
+        finished.length > 0 ? this.#writeFinished(finished) : undefined,
+        attempts.length > 0 ? insertIgnoringDuplicates(this.c.attempts, attempts) : undefined,
+      ]);
       this.onFlushed();
     } catch (err) {
       this.#finished.unshift(...finished);
@@ -182,6 +170,24 @@ export class Recorder {
       this.#onError(err);
       this.#timer ??= setTimeout(() => void this.flush(), 1000);
     }
+  }
+
+  async #writeFinished(finished: DeliveryDoc[]): Promise<void> {
+    const dups = await insertIgnoringDuplicates(this.c.deliveries, finished);
+    // A delivery finished again (replay, or redelivered after a crash): overwrite.
+    for (const d of finished.filter((f) => dups.has(f._id))) {
+      await this.c.deliveries.replaceOne({ _id: d._id }, d, { upsert: true });
+    }
+    const marks: DoneDoc[] = finished.map((d) => ({
+      _id: d._id,
+      attempts: d.attempts,
+      at: d.completedAt,
+    }));
+    const again = await insertIgnoringDuplicates(this.c.done, marks);
+    for (const m of marks.filter((x) => again.has(x._id))) {
+      await this.c.done.replaceOne({ _id: m._id }, m, { upsert: true });
+    }
+    for (const d of finished) this.pendingIds.delete(d._id);
   }
 
   /** Flushes and stops the timer. */
@@ -273,11 +279,11 @@ export function laneEntries(c: Collections, laneId: string): Promise<QueueDoc[]>
  * entries are only kept when they are still in the queue after the
  * markers were read.
  */
-export async function unfinishedEntries(
+export async function unfinishedEntries<T extends Pick<QueueDoc, '_id' | 'attempts'>>(
   c: Collections,
   laneId: string,
-  docs: QueueDoc[],
-): Promise<QueueDoc[]> {
+  docs: T[],
+): Promise<T[]> {
   if (docs.length === 0) return [];
   const marks = await doneMarks(
     c,
@@ -293,7 +299,24 @@ export async function unfinishedEntries(
   return open.filter((d) => marks.has(d._id) || queued.has(d._id));
 }
 
-/** Loads the unfinished queue entries of a lane (both steps). */
-export async function loadLane(c: Collections, laneId: string): Promise<QueueDoc[]> {
-  return unfinishedEntries(c, laneId, await laneEntries(c, laneId));
+/**
+ * Loads the unfinished queue entries of a lane (both steps), except those
+ * `skip` says are known already: ids and attempts are read first, whole
+ * documents only for the entries wanted.
+ */
+export async function loadLane(
+  c: Collections,
+  laneId: string,
+  skip: (id: string) => boolean = () => false,
+): Promise<QueueDoc[]> {
+  const heads = await c.queue
+    .find({ lane: laneId }, { projection: { _id: 1, attempts: 1 } })
+    .toArray();
+  const open = await unfinishedEntries(c, laneId, heads);
+  const want = new Set(open.filter((d) => !skip(d._id)).map((d) => d._id));
+  if (want.size === 0) return [];
+  const filter =
+    want.size > 500 || want.size === heads.length ? { lane: laneId } : { _id: { $in: [...want] } };
+  const docs = await c.queue.find(filter).toArray();
+  return docs.filter((d) => want.has(d._id));
 }
