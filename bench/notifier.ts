@@ -16,9 +16,21 @@
  * 3. The same with a 4th endpoint that is dead (every request hangs until
  *    the 15 s timeout): the healthy endpoints' p99, and its ratio to (2),
  *    measured in the same run.
+ *
+ * Baseline, measured first in the same run: the same number of POSTs of a
+ * webhook-sized body sent straight from a keep-alive node:http client (128
+ * in flight, as many as the notifier's 4 endpoints x 32) to the same kind
+ * of receivers — what this machine manages without JetStream, MongoDB and
+ * signing. Throughput is printed as a ratio to it and to the target.
+ *
+ * Backend: the MongoDB-wire server is printed with the figures. To measure
+ * another one, point MONGO_URL at it (e.g. a mongod, FerretDB on
+ * PostgreSQL, or mongo-java-server); the default is the test suite's
+ * FerretDB on SQLite, which scans whole collections for every update,
+ * delete and non-_id query.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -100,8 +112,64 @@ function event(tenant: string, i: number): Event {
   });
 }
 
+/** Deliveries/s of plain keep-alive POSTs (`total`, `concurrency` in flight) spread over `targets`. */
+async function rawPosts(targets: Rx[], total: number, concurrency: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const body = JSON.stringify({ event: 'new_message', text: 'x'.repeat(400) });
+  let next = 0;
+  const one = (i: number) =>
+    new Promise<void>((ok, fail) => {
+      const u = new URL(`${targets[i % targets.length]!.url}/hook`);
+      const req = request(
+        u,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': `raw_${i}`,
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', ok);
+        },
+      );
+      req.on('error', fail);
+      req.end(body);
+    });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await one(next++);
+    }),
+  );
+  const s = (performance.now() - t0) / 1000;
+  agent.destroy();
+  for (const r of targets) r.got.clear();
+  return total / s;
+}
+
+async function backendOf(url: string, source: string): Promise<string> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(url);
+  try {
+    const info = await client.db('admin').command({ buildInfo: 1 });
+    const ferret = info.ferretdb as { version?: string; package?: string } | undefined;
+    return ferret
+      ? `FerretDB ${ferret.version ?? '?'} (${source})`
+      : `MongoDB-wire ${String(info.version)} (${source})`;
+  } catch {
+    return source;
+  } finally {
+    await client.close();
+  }
+}
+
 async function main(): Promise<void> {
   const infra = await startInfra();
+  const backend = await backendOf(infra.mongoUrl, infra.mongo.source);
   const nc = await connect({ servers: infra.natsUrl });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
@@ -149,8 +217,13 @@ async function main(): Promise<void> {
     console.log(s);
   };
 
-  // 1. throughput
+  say(`backend: ${backend}; NATS ${infra.nats.source}`);
+  // 1. throughput (baseline first, same receivers)
   const t1 = [await rx(), await rx(), await rx(), await rx()];
+  const baseline = await rawPosts(t1, EVENTS * t1.length, 128);
+  say(
+    `baseline: ${EVENTS * t1.length} plain keep-alive POSTs, 128 in flight → ${Math.round(baseline)} requests/s`,
+  );
   const ids1: string[] = [];
   for (const r of t1) ids1.push((await api('create', { url: `${r.url}/hook` })).endpoint.id);
   const start1 = performance.now() + performance.timeOrigin;
@@ -164,8 +237,9 @@ async function main(): Promise<void> {
   while (t1.some((r) => r.got.size < EVENTS)) await new Promise((ok) => setTimeout(ok, 20));
   const end1 = Math.max(...t1.flatMap((r) => [...r.got.values()]));
   const deliveries = EVENTS * t1.length;
+  const rate = deliveries / ((end1 - start1) / 1000);
   say(
-    `throughput: ${EVENTS} events x ${t1.length} endpoints = ${deliveries} deliveries in ${((end1 - start1) / 1000).toFixed(2)} s → ${Math.round(deliveries / ((end1 - start1) / 1000))} deliveries/s (${Math.round(EVENTS / ((end1 - start1) / 1000))} events/s; publishing took ${((published1 - start1) / 1000).toFixed(2)} s)`,
+    `throughput: ${EVENTS} events x ${t1.length} endpoints = ${deliveries} deliveries in ${((end1 - start1) / 1000).toFixed(2)} s → ${Math.round(rate)} deliveries/s (${Math.round(EVENTS / ((end1 - start1) / 1000))} events/s; publishing took ${((published1 - start1) / 1000).toFixed(2)} s); ${(rate / baseline).toFixed(3)} x baseline, ${(rate / 5000).toFixed(3)} x target 5,000/s`,
   );
   for (const id of ids1) await api('delete', { id });
 
@@ -207,6 +281,7 @@ async function main(): Promise<void> {
   const ids2: string[] = [];
   for (const r of healthy) ids2.push((await api('create', { url: `${r.url}/hook` })).endpoint.id);
   const p99Healthy = await latency('all healthy', healthy);
+  say(`all healthy p99 / target 50 ms = ${(p99Healthy / 50).toFixed(2)}`);
   for (const r of healthy) r.got.clear();
   const dead = await rx();
   dead.hang = true;
