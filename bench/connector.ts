@@ -16,6 +16,7 @@
  * failover ≤ 15 s, ≥ 2,000 events/s per shard.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import mongoose from 'mongoose';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -40,11 +41,20 @@ const N = Number(env.BENCH_SESSIONS ?? 1000);
 const MESSAGES = Number(env.BENCH_MESSAGES ?? 20000);
 const PHASES = new Set((env.BENCH_PHASES ?? 'restore,events,restart,failover').split(','));
 const TIMEOUT_MS = Number(env.BENCH_TIMEOUT_S ?? 180) * 1000;
+const EVENTS_TIMEOUT_MS = Number(env.BENCH_EVENTS_TIMEOUT_S ?? 300) * 1000;
 const rows: Array<[string, string, string?]> = [];
 const note = (label: string, value: string, extra?: string): void => {
   rows.push([label, value, `${extra ? extra + '; ' : ''}load ${load()}`]);
   console.log(`${label}: ${value}${extra ? ` (${extra})` : ''} [load ${load()}]`);
 };
+
+/** With BENCH_SHARD_LOG=<file>: appends everything the shard prints to that file. */
+function keepLog(shard: Shard): void {
+  if (!env.BENCH_SHARD_LOG) return;
+  const f = createWriteStream(env.BENCH_SHARD_LOG, { flags: 'a' });
+  shard.proc.stdout!.on('data', (b: Buffer) => f.write(b));
+  shard.proc.stderr!.on('data', (b: Buffer) => f.write(b));
+}
 
 /** Counts warn/error log lines of a shard by message (for a failed phase). */
 function logSummary(shard: Shard): string {
@@ -92,10 +102,10 @@ async function main(): Promise<void> {
     LOG_LEVEL: env.BENCH_LOG_LEVEL ?? 'warn',
     ...(env.BENCH_START_CONCURRENCY ? { START_CONCURRENCY: env.BENCH_START_CONCURRENCY } : {}),
     // production timings
-    MEMBERSHIP_TTL_MS: '10000',
-    HEARTBEAT_INTERVAL_MS: '3000',
-    LEASE_TTL_MS: '15000',
-    LEASE_REFRESH_INTERVAL_MS: '4000',
+    MEMBERSHIP_TTL_MS: '6000',
+    HEARTBEAT_INTERVAL_MS: '2000',
+    LEASE_TTL_MS: '8000',
+    LEASE_REFRESH_INTERVAL_MS: '2000',
     PLACEMENT_INTERVAL_MS: '2000',
     KEEPALIVE_INTERVAL_MS: '60000',
     RECONCILE_INTERVAL_MS: '30000',
@@ -122,6 +132,7 @@ async function main(): Promise<void> {
   const restore = async (label: string): Promise<Shard> => {
     const t0 = Date.now();
     const shard = startShard('bench-0', envA);
+    keepLog(shard);
     const up = await waitForCount(
       async () => ((await metricValue(basePort, 'tgbridge_connector_leases_held')) >= 0 ? 1 : 0),
       1,
@@ -184,11 +195,31 @@ async function main(): Promise<void> {
           text: `bench ${i}`,
         }),
     ).then(() => Date.now() - t0);
+    const progress = async (v: number, at: number): Promise<void> => {
+      const c = await controlCall<{ updatesPushed: number; liveConnections: number }>(
+        emu.controlUrl,
+        'GET',
+        '/counters',
+      ).catch(() => undefined);
+      const [recovered, live] = await Promise.all([
+        metricValue(basePort, 'tgbridge_connector_recovered_events_total'),
+        liveSessions(basePort),
+      ]);
+      console.log(
+        `  events: ${v}/${MESSAGES} on the stream after ${(at / 1000).toFixed(0)} s; emulator pushed ${c?.updatesPushed ?? '?'} updates to ${c?.liveConnections ?? '?'} connections; shard: ${live} live, ${recovered} recovered events`,
+      );
+    };
+    let lastPrint = 0;
     const ms = await waitForCount(
       async () => (await streamCount()) - before,
       MESSAGES,
-      300_000,
+      EVENTS_TIMEOUT_MS,
       200,
+      (v, at) => {
+        if (at - lastPrint < 10_000) return;
+        lastPrint = at;
+        void progress(v, at);
+      },
     );
     const pushMs = await sent;
     const cpu = cpuSecondsOf(shard.proc.pid!) - cpu0;
@@ -199,6 +230,7 @@ async function main(): Promise<void> {
       `${int(got / wall)}/s`,
       `${got}/${MESSAGES} new_message acked in ${wall.toFixed(1)} s; emulator sends took ${(pushMs / 1000).toFixed(1)} s${ms === undefined ? '; TIMEOUT' : ''}`,
     );
+    if (got < MESSAGES) console.log(`  shard warnings so far:\n${logSummary(shard)}`);
     note(
       'events per shard CPU-second',
       `${int(got / cpu)}/s`,
@@ -231,6 +263,7 @@ async function main(): Promise<void> {
   }
   if (PHASES.has('failover') && shard) {
     const b = startShard('bench-1', envB);
+    keepLog(b);
     // wait for the rebalance to settle: both shards hold sessions and the sum is N
     const settled = await waitForCount(
       async () => {
@@ -268,7 +301,7 @@ async function main(): Promise<void> {
     note(
       'failover of a SIGKILLed shard',
       ms === undefined ? 'TIMEOUT' : `${(ms / 1000).toFixed(1)} s`,
-      `${onA} sessions moved; membership TTL 10 s, lease TTL 15 s; survivor CPU ${(cpuSecondsOf(b.proc.pid!) - cpu0).toFixed(1)} s`,
+      `${onA} sessions moved; membership TTL 6 s, lease TTL 8 s; survivor CPU ${(cpuSecondsOf(b.proc.pid!) - cpu0).toFixed(1)} s`,
     );
     shard = b;
   }

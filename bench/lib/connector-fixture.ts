@@ -4,7 +4,8 @@
  * random 256-byte auth key is bound to it with the test-only
  * `POST /auth-keys` hook (as if a DH exchange and a login had happened), and
  * a GramJS StringSession for that key is sealed with the platform Keyring and
- * written as a `connected` session document, like the auth service does.
+ * written as a `connected` session document with an initial update state,
+ * like the auth service does.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type mongoose from 'mongoose';
@@ -81,6 +82,9 @@ export async function mintSessions(opts: {
         phone,
         telegramUser: { id: String(user.id), phone, firstName: `A${i}` },
         sessionSecret: keyring.seal(stringSession(opts.dc, key), sessionId),
+        // what auth stores at login (updates.getState): a new account's
+        // common box starts at pts 1 in the emulator
+        updateState: { pts: 1, qts: 0, date: Math.floor(Date.now() / 1000), seq: 0, channels: {} },
         eventSequence: 0,
       });
       return { sessionId, userId: user.id, phone };

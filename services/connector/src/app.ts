@@ -127,7 +127,7 @@ export function createApp(config: ConnectorConfig, opts: { logger?: Logger } = {
         instanceId,
         config.LEASE_TTL_MS,
         log.child({ component: 'leases' }),
-        (id) => placement?.leaseLost(id),
+        (id, revision) => placement?.leaseLost(id, revision),
       );
       const settings = {
         requestTimeoutMs: config.REQUEST_TIMEOUT_MS,

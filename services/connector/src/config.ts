@@ -24,19 +24,23 @@ export const connectorConfigSchema = baseConfigSchema.extend({
   /** NATS KV bucket of session leases. */
   LEASES_BUCKET: str({ default: 'tg_leases' }),
   /** A shard that has not heartbeated for this long is no longer a member. */
-  MEMBERSHIP_TTL_MS: durationMs({ default: 10_000 }),
+  MEMBERSHIP_TTL_MS: durationMs({ default: 6_000 }),
   /** How often a shard heartbeats (must be well below MEMBERSHIP_TTL_MS). */
-  HEARTBEAT_INTERVAL_MS: durationMs({ default: 3_000 }),
-  /** Lease lifetime: how long a crashed shard's sessions stay blocked. */
-  LEASE_TTL_MS: durationMs({ default: 15_000 }),
-  /** How often held leases are refreshed (compare-and-set). */
-  LEASE_REFRESH_INTERVAL_MS: durationMs({ default: 4_000 }),
+  HEARTBEAT_INTERVAL_MS: durationMs({ default: 2_000 }),
+  /**
+   * Lease lifetime: how long a crashed shard's sessions stay blocked. A shard
+   * drops (disconnects) a session whose lease it could not refresh for 3/4 of
+   * this, so the TTL must leave room for a few refresh intervals.
+   */
+  LEASE_TTL_MS: durationMs({ default: 8_000 }),
+  /** How often held leases are refreshed (compare-and-set); at most a third of LEASE_TTL_MS. */
+  LEASE_REFRESH_INTERVAL_MS: durationMs({ default: 2_000 }),
   /** How often placement is recomputed (also on every membership and lease change). */
   PLACEMENT_INTERVAL_MS: durationMs({ default: 2_000 }),
   /** How often the session list is re-read from MongoDB. */
   RECONCILE_INTERVAL_MS: durationMs({ default: 30_000 }),
   /** Sessions connected at once during start-up or rebalancing. */
-  START_CONCURRENCY: int({ default: 16, min: 1, max: 1000 }),
+  START_CONCURRENCY: int({ default: 64, min: 1, max: 1000 }),
   /** JetStream stream of events (created or updated at start). */
   EVENTS_STREAM: str({ default: 'TG_EVENTS' }),
   /** Nats-Msg-Id de-duplication window of the stream. */

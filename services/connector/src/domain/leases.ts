@@ -27,8 +27,11 @@ export class Leases {
     private readonly instanceId: string,
     private readonly ttlMs: number,
     private readonly log: Logger,
-    /** Called once per lost lease (the session must disconnect now). */
-    private readonly onLost: (sessionId: string) => void,
+    /**
+     * Called once per lost lease (the session must disconnect now) with the
+     * last revision this shard wrote; see {@link releaseLost}.
+     */
+    private readonly onLost: (sessionId: string, revision: number) => void,
   ) {}
 
   private value(sessionId: string, acquiredAt: Date): string {
@@ -91,16 +94,35 @@ export class Leases {
   }
 
   private lose(sessionId: string, why: string): void {
-    if (!this.held.delete(sessionId)) return;
+    const h = this.held.get(sessionId);
+    if (!h) return;
+    this.held.delete(sessionId);
     this.log.warn({ session_id: sessionId, why }, 'lease lost; disconnecting session');
-    this.onLost(sessionId);
+    this.onLost(sessionId, h.revision);
+  }
+
+  /**
+   * After a lost lease's session was disconnected: deletes the KV entry if it
+   * is still the one this shard last wrote (`revision`), so the session can be
+   * taken again at once instead of after the TTL. Does nothing when the entry
+   * changed or expired meanwhile. Never throws.
+   */
+  async releaseLost(sessionId: string, revision: number): Promise<void> {
+    if (this.held.has(sessionId)) return;
+    try {
+      await this.kv.delete(sessionId, { previousSeq: revision });
+    } catch {
+      // taken over or expired: nothing to release
+    }
   }
 
   /**
    * Refreshes every held lease by compare-and-set (at most `concurrency` in
-   * flight) and drops leases past their local deadline. Call on a shared timer.
+   * flight, so 1,000 leases take a few round trips) and drops leases past
+   * their local deadline (3/4 of the TTL since the last successful refresh).
+   * Call on a shared timer.
    */
-  async refreshAll(concurrency = 32): Promise<void> {
+  async refreshAll(concurrency = 256): Promise<void> {
     const now = Date.now();
     for (const [id, h] of this.held)
       if (now - h.refreshedAt > this.ttlMs * 0.75) this.lose(id, 'deadline');

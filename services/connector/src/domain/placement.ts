@@ -18,6 +18,9 @@ import type { Membership } from './membership.js';
 import { ownerOf } from './rendezvous.js';
 import type { SessionRunner } from './session-runner.js';
 
+/** How long a hand-off waits for its session's final checkpoint before releasing the lease anyway, ms. */
+export const HANDOFF_WRITE_WAIT_MS = 5_000;
+
 /** Placement settings (ms). */
 export interface PlacementOptions {
   shardId: string;
@@ -212,14 +215,25 @@ export class Placement {
     return p;
   }
 
-  /** A lease was lost: disconnect now (the lease is already gone). */
-  leaseLost(id: string): void {
+  /**
+   * A lease was lost: disconnect now, persist the acknowledged state, then
+   * delete the KV entry if it is still the one this shard wrote (`revision`),
+   * so the session can be placed again without waiting for the TTL.
+   */
+  leaseLost(id: string, revision: number): void {
     const r = this.runners.get(id);
-    if (!r) return;
+    if (!r || this.stopping.has(id)) return;
     this.factory.detached(r);
     this.runners.delete(id);
-    void r.stop().then(() => this.flushOne(r));
-    this.schedulePass();
+    const p = (async () => {
+      await r.stop();
+      await this.flushOne(r);
+      await this.leases.releaseLost(id, revision);
+    })().finally(() => {
+      this.stopping.delete(id);
+      this.schedulePass();
+    });
+    this.stopping.set(id, p);
   }
 
   /** A runner found its session revoked: forget it and release the lease. */
@@ -228,13 +242,31 @@ export class Placement {
     void this.handOff(id, 'expired');
   }
 
+  /**
+   * Writes a stopped runner's last checkpoint (or the one a periodic flush
+   * already queued) ahead of the periodic ones,
+   * waiting at most {@link HANDOFF_WRITE_WAIT_MS}: a lease is never held
+   * back longer than that for a slow store. (If the write lands later, the
+   * next owner may start from the older state: it re-publishes some events,
+   * which JetStream drops as duplicates; nothing is lost.)
+   */
   private async flushOne(r: SessionRunner): Promise<void> {
     const cp = r.takeCheckpoint();
-    if (!cp) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.repo.saveCheckpoint(cp);
+      const done = await Promise.race([
+        (cp ? this.repo.saveCheckpoint(cp, true) : this.repo.expedite(r.id)).then(() => true),
+        new Promise<false>((res) => (timer = setTimeout(() => res(false), HANDOFF_WRITE_WAIT_MS))),
+      ]);
+      if (!done)
+        this.log.warn(
+          { session_id: r.id, wait_ms: HANDOFF_WRITE_WAIT_MS },
+          'hand-off checkpoint still queued; releasing the session anyway',
+        );
     } catch (e) {
       this.log.error({ err: e, session_id: r.id }, 'state checkpoint failed');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -273,6 +305,5 @@ export class Placement {
     for (const t of this.timers) clearInterval(t);
     await Promise.all([...this.runners.keys()].map((id) => this.handOff(id, 'shutdown')));
     await Promise.all([...this.stopping.values()]);
-    await this.flush();
   }
 }

@@ -22,7 +22,12 @@ import { SessionStatus } from '@tgbridge/proto/common/v1/common';
 import { EventType } from '@tgbridge/proto/subjects';
 import type { Metrics } from '../metrics.js';
 import type { PublishFn } from '../infra/publisher.js';
-import type { LiveSessionRef, SessionsRepo, StateCheckpoint } from '../infra/sessions-repo.js';
+import type {
+  LiveSessionRef,
+  RuntimeStatus,
+  SessionsRepo,
+  StateCheckpoint,
+} from '../infra/sessions-repo.js';
 import { destroyClient, openClient } from '../infra/telegram.js';
 import { inUpdateSpan } from '../infra/spans.js';
 import { backoffDelay } from './backoff.js';
@@ -142,6 +147,7 @@ export class SessionRunner {
       return false;
     if (doc.updateState) this.state = cloneState(doc.updateState);
     this.seq = doc.eventSequence ?? 0;
+    this.storedStatus = doc.status;
     this.persisted = { state: this.state && cloneState(this.state), seq: this.seq };
     if (doc.telegramUser)
       this.self = {
@@ -157,6 +163,10 @@ export class SessionRunner {
   }
 
   private secret = '';
+  /** The runtime status as last read from or written to MongoDB (writes are skipped when unchanged). */
+  private storedStatus: string | undefined;
+  /** When the session went live, until written with the next checkpoint. */
+  private connectedAt: Date | undefined;
   /** The step of the current connection attempt (reported when it hangs). */
   private step: ConnectStep = 'open';
 
@@ -265,9 +275,8 @@ export class SessionRunner {
     this.attempt = 0;
     this.nextKeepaliveAt = Date.now() + this.deps.settings.keepaliveMs * (0.5 + Math.random() / 2);
     this.deps.metrics.liveSessions.inc();
-    void this.deps.repo
-      .setRuntimeStatus(this.id, 'connected')
-      .catch((e: unknown) => this.log.warn({ err: e }, 'status write failed'));
+    this.connectedAt = new Date();
+    this.writeStatus('connected');
     if (!this.everConnected) {
       this.everConnected = true;
       void this.enqueue(() =>
@@ -287,6 +296,17 @@ export class SessionRunner {
     this.lostPublished = false;
     this.lostAt = undefined;
     this.log.info({ recovered_from_pts: this.state?.pts }, 'session live');
+  }
+
+  /** Records connected/disconnected in MongoDB when it differs from what is stored there (in the background). */
+  private writeStatus(status: RuntimeStatus): void {
+    if (this.storedStatus === status) return;
+    const before = this.storedStatus;
+    this.storedStatus = status;
+    this.deps.repo.setRuntimeStatus(this.id, status).catch((e: unknown) => {
+      if (this.storedStatus === status) this.storedStatus = before;
+      this.log.warn({ err: { message: (e as Error)?.message } }, 'status write failed');
+    });
   }
 
   private isStopped(): boolean {
@@ -331,7 +351,7 @@ export class SessionRunner {
       void this.enqueue(() =>
         this.publishStatus(EventType.ConnectionLost, SessionStatus.DISCONNECTED, 'network'),
       );
-      void this.deps.repo.setRuntimeStatus(this.id, 'disconnected').catch(() => {});
+      this.writeStatus('disconnected');
     }
     if (this.status === 'down' && now >= this.nextAttemptAt) {
       this.deps.metrics.reconnects.inc();
@@ -439,7 +459,11 @@ export class SessionRunner {
     return { sessionId: this.id, self: this.self ?? { id: '0', bot: false }, peers: this.peers };
   }
 
-  /** First connect of a session without stored state: start from updates.getState and the dialogs' channel pts. */
+  /**
+   * First connect of a session without stored state: start from
+   * updates.getState and the dialogs' channel pts, and store that state at
+   * once (MongoDB). @throws on Telegram or MongoDB errors (the attempt is retried)
+   */
   private async initState(): Promise<void> {
     const st = await this.invoke(new Api.updates.GetState());
     const state: UpdateState = {
@@ -467,8 +491,14 @@ export class SessionRunner {
     } catch (e) {
       if (isAuthError(e)) throw e;
     }
+    // Stored before the session counts as live: if this shard died before its
+    // next checkpoint, the next owner would otherwise initialise again from
+    // the then-current state and never publish what arrived in between.
+    await this.deps.repo.saveCheckpoint(
+      { id: this.id, state, eventSequence: this.seq, lastActivityAt: this.lastActivityAt },
+      true,
+    );
     this.state = state;
-    this.dirty = true;
   }
 
   /** Publishes drafts in order, then advances sequence and committed state. @throws when a publish fails */
@@ -534,7 +564,9 @@ export class SessionRunner {
       state: cloneState(this.state),
       eventSequence: this.seq,
       lastActivityAt: this.lastActivityAt,
+      connectedAt: this.connectedAt,
     };
+    this.connectedAt = undefined;
     return cp;
   }
 

@@ -6,7 +6,6 @@
  * FerretDB serves.
  */
 import type { Connection, Model } from 'mongoose';
-import { Batcher } from './batcher.js';
 import {
   sessionModel,
   type SessionDoc,
@@ -27,6 +26,8 @@ export interface StateCheckpoint {
   state: UpdateStateDoc;
   eventSequence: number;
   lastActivityAt: Date;
+  /** Set when the session (re)connected since the previous checkpoint. */
+  connectedAt?: Date;
 }
 
 /** A remembered idempotent send. */
@@ -48,31 +49,37 @@ const BULK_CHUNK = 50;
 /** Statuses the connector writes while it holds a session. */
 export type RuntimeStatus = 'connected' | 'disconnected';
 
-/** Sessions repository. */
+/** One session's writes waiting for the writer (merged: the latest of each kind wins). */
+interface PendingWrite {
+  /** Written before every non-urgent write (hand-offs wait for it). */
+  urgent: boolean;
+  status?: { status: RuntimeStatus; at: Date };
+  checkpoint?: StateCheckpoint;
+  waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+}
+
+/**
+ * Sessions repository.
+ *
+ * Reads are single-document `_id` lookups (FerretDB serves them from its
+ * primary key in ~2 ms, while an `_id: {$in: [...]}` query scans the whole
+ * collection). Runtime writes (status changes and update-state checkpoints)
+ * go through one writer: per session they are merged into a single
+ * `updateOne`, and the writer sends one bulk write of at most
+ * {@link BULK_CHUNK} updates at a time, never several concurrently
+ * (concurrent writers contend for SQLite's write lock in FerretDB, end in
+ * `SQLITE_BUSY`, and take several times longer in total).
+ */
 export class SessionsRepo {
   private readonly model: Model<SessionDoc>;
-  private readonly loads: Batcher<string, SessionDoc | null>;
-  private readonly statusWrites: Batcher<{ id: string; status: RuntimeStatus }, undefined>;
-  private readonly checkpoints: Batcher<StateCheckpoint, undefined>;
+  private readonly pending = new Map<string, PendingWrite>();
+  private readonly urgent = new Map<string, PendingWrite>();
+  /** The bulk write in progress, by session. */
+  private inFlight = new Map<string, PendingWrite>();
+  private writing = false;
 
-  /** @param batchDelayMs how long single reads/status writes wait to be batched with others */
-  constructor(
-    private readonly conn: Connection,
-    batchDelayMs = 20,
-  ) {
+  constructor(private readonly conn: Connection) {
     this.model = sessionModel(conn);
-    this.loads = new Batcher((ids) => this.loadMany(ids), { maxBatch: 200, delayMs: batchDelayMs });
-    this.statusWrites = new Batcher((items) => this.writeStatuses(items), {
-      maxBatch: 500,
-      delayMs: batchDelayMs * 5,
-    });
-    this.checkpoints = new Batcher(
-      async (items) => {
-        await this.saveCheckpoints(items);
-        return items.map(() => undefined);
-      },
-      { maxBatch: 500, delayMs: batchDelayMs },
-    );
   }
 
   /** Ensures the idempotency collection's TTL index (24 h); errors are ignored (best effort). */
@@ -97,39 +104,19 @@ export class SessionsRepo {
     return rows.map((r) => ({ id: String(r._id), tenantId: r.tenantId, agentId: r.agentId }));
   }
 
-  /** One session (with its sealed secret), or null. Batched with concurrent loads (one `$in` query). */
+  /** One session (with its sealed secret), or null. @throws on MongoDB errors */
   async load(id: string): Promise<SessionDoc | null> {
-    return this.loads.add(id);
-  }
-
-  private async loadMany(ids: string[]): Promise<Array<SessionDoc | null>> {
-    const rows = await this.model.find({ _id: { $in: ids } }).lean<SessionDoc[]>();
-    const byId = new Map(rows.map((r) => [String(r._id), r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return this.model.findOne({ _id: id }).lean<SessionDoc>();
   }
 
   /**
    * Sets connected/disconnected (with `lastActivityAt`, and `connectedAt` when
-   * connected) unless auth has ended the session meanwhile. Batched with
-   * concurrent writes (one `updateMany` per status).
+   * connected) unless auth has ended the session meanwhile. Merged with the
+   * session's pending checkpoint into one update; resolves once written.
+   * @throws on MongoDB errors
    */
   async setRuntimeStatus(id: string, status: RuntimeStatus): Promise<void> {
-    await this.statusWrites.add({ id, status });
-  }
-
-  private async writeStatuses(
-    items: Array<{ id: string; status: RuntimeStatus }>,
-  ): Promise<undefined[]> {
-    const at = new Date();
-    const last = new Map(items.map((i) => [i.id, i.status]));
-    for (const status of ['connected', 'disconnected'] as const) {
-      const ids = [...last].filter(([, s]) => s === status).map(([id]) => id);
-      if (ids.length === 0) continue;
-      const set: Record<string, unknown> = { status, lastActivityAt: at };
-      if (status === 'connected') set.connectedAt = at;
-      await this.model.updateMany({ _id: { $in: ids }, status: { $in: RUNTIME } }, { $set: set });
-    }
-    return items.map(() => undefined);
+    await this.enqueue(id, (w) => (w.status = { status, at: new Date() }));
   }
 
   /** Marks a session expired (Telegram revoked it); the secret is kept. */
@@ -140,32 +127,88 @@ export class SessionsRepo {
     );
   }
 
-  /** Writes one session's checkpoint, batched with concurrent ones (hand-offs, shutdown). */
-  async saveCheckpoint(item: StateCheckpoint): Promise<void> {
-    await this.checkpoints.add(item);
+  /**
+   * Writes one session's checkpoint through the writer. `urgent` (a hand-off
+   * or shutdown waiting to release the session's lease) goes before the
+   * periodic checkpoints. @throws on MongoDB errors
+   */
+  async saveCheckpoint(item: StateCheckpoint, urgent = false): Promise<void> {
+    await this.enqueue(item.id, (w) => (w.checkpoint = item), urgent);
   }
 
   /**
-   * Writes update-state checkpoints: bulk writes of at most
-   * {@link BULK_CHUNK} updates each, one after the other.
+   * Writes update-state checkpoints through the writer; resolves when all are
+   * written. @throws the first MongoDB error (the others may have been written)
    */
   async saveCheckpoints(items: StateCheckpoint[]): Promise<void> {
-    for (let i = 0; i < items.length; i += BULK_CHUNK) {
-      await this.model.bulkWrite(
-        items.slice(i, i + BULK_CHUNK).map((c) => ({
-          updateOne: {
-            filter: { _id: c.id },
-            update: {
-              $set: {
-                updateState: c.state,
-                eventSequence: c.eventSequence,
-                lastActivityAt: c.lastActivityAt,
-              },
-            },
-          },
-        })),
-        { ordered: false },
-      );
+    await Promise.all(items.map((c) => this.saveCheckpoint(c)));
+  }
+
+  /**
+   * Resolves once the writes queued for a session so far are written; moves
+   * them ahead of the periodic ones. Resolves at once when none are queued.
+   * @throws on MongoDB errors
+   */
+  async expedite(id: string): Promise<void> {
+    const w = this.urgent.get(id) ?? this.pending.get(id) ?? this.inFlight.get(id);
+    if (!w) return;
+    await new Promise<void>((resolve, reject) => {
+      w.waiters.push({ resolve, reject });
+      if (!w.urgent && this.pending.get(id) === w) {
+        w.urgent = true;
+        this.pending.delete(id);
+        this.urgent.set(id, w);
+      }
+    });
+  }
+
+  /** Sessions with writes waiting for the writer. */
+  get pendingWrites(): number {
+    return this.pending.size + this.urgent.size;
+  }
+
+  private enqueue(id: string, set: (w: PendingWrite) => void, urgent = false): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let w = this.urgent.get(id) ?? this.pending.get(id);
+      if (!w) w = { urgent, waiters: [] };
+      if (urgent && !w.urgent) {
+        w.urgent = true;
+        this.pending.delete(id);
+      }
+      (w.urgent ? this.urgent : this.pending).set(id, w);
+      set(w);
+      w.waiters.push({ resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  /** The writer: one bulk write at a time until nothing is pending. */
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      for (;;) {
+        const from = this.urgent.size > 0 ? this.urgent : this.pending;
+        if (from.size === 0) break;
+        const batch: Array<[string, PendingWrite]> = [];
+        for (const e of from) {
+          batch.push(e);
+          if (batch.length >= BULK_CHUNK) break;
+        }
+        for (const [id] of batch) from.delete(id);
+        this.inFlight = new Map(batch);
+        try {
+          await this.model.bulkWrite(
+            batch.map(([id, w]) => ({ updateOne: update(id, w) })),
+            { ordered: false },
+          );
+          for (const [, w] of batch) for (const x of w.waiters) x.resolve();
+        } catch (e) {
+          for (const [, w] of batch) for (const x of w.waiters) x.reject(e);
+        }
+      }
+    } finally {
+      this.inFlight = new Map();
+      this.writing = false;
     }
   }
 
@@ -189,4 +232,22 @@ export class SessionsRepo {
         { upsert: true },
       );
   }
+}
+
+/** The `updateOne` of one session's merged writes (only while the session is connected/disconnected). */
+function update(id: string, w: PendingWrite): { filter: object; update: object } {
+  const set: Record<string, unknown> = {};
+  if (w.checkpoint) {
+    set.updateState = w.checkpoint.state;
+    set.eventSequence = w.checkpoint.eventSequence;
+    set.lastActivityAt = w.checkpoint.lastActivityAt;
+    if (w.checkpoint.connectedAt) set.connectedAt = w.checkpoint.connectedAt;
+  }
+  if (w.status) {
+    set.status = w.status.status;
+    if (w.status.status === 'connected') set.connectedAt = w.status.at;
+    const last = set.lastActivityAt as Date | undefined;
+    if (!last || last < w.status.at) set.lastActivityAt = w.status.at;
+  }
+  return { filter: { _id: id, status: { $in: RUNTIME } }, update: { $set: set } };
 }
