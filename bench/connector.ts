@@ -2,8 +2,9 @@
  * Connector benchmark (prints figures; not a timed test):
  *
  *   npx tsx bench/connector.ts
- *   (env: BENCH_SESSIONS=1000, BENCH_MESSAGES=20000, BENCH_PHASES=restore,events,restart,failover,
- *    BENCH_START_CONCURRENCY, BENCH_TIMEOUT_S=180)
+ *   (env: BENCH_SESSIONS=1000, BENCH_MESSAGES=20000, BENCH_POSTS=20,
+ *    BENCH_PHASES=restore,events,restart,failover,baseline, BENCH_START_CONCURRENCY,
+ *    BENCH_TIMEOUT_S=180, BENCH_EVENTS_TIMEOUT_S=300, BENCH_SHARD_LOG=<file>, BENCH_LOG_LEVEL)
  *
  * Real NATS + MongoDB-wire (packages/testinfra); the emulator runs in its own
  * process (so its CPU is not the shard's). N authorized sessions are minted
@@ -14,6 +15,12 @@
  * stream's message count, and /proc (RSS, CPU time). Targets (issue 5):
  * ≥ 1,000 live sessions in ≤ 1 GiB RSS, restore after restart ≤ 30 s,
  * failover ≤ 15 s, ≥ 2,000 events/s per shard.
+ *
+ * Events are pushed two ways: direct messages (one control API request per
+ * message) and supergroup posts (one request → an update for each of the N
+ * sessions). The `baseline` phase then measures what the emulator itself
+ * delivers for both patterns to raw MTProto clients, so a shard figure can be
+ * read against the emulator's ceiling on the same machine at the same time.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -24,8 +31,10 @@ import { startInfra, uniqueName } from '@tgbridge/testinfra';
 import { sessionModel } from '@tgbridge/sessions';
 import { startShard, stopShard, type Shard } from '../services/connector/test/harness.js';
 import { controlCall, mapPool } from './lib/control-client.js';
-import { mintSessions } from './lib/connector-fixture.js';
-import { startEmulatorProcess } from './lib/emulator-process.js';
+import { mintSessions, type MintedSession } from './lib/connector-fixture.js';
+import { startEmulatorProcess, type EmulatorProcess } from './lib/emulator-process.js';
+import { bringUpFleet } from './lib/fleet.js';
+import { directPhase, fanOutPhase, UpdateRecorder } from './lib/push-phase.js';
 import { int, printTable } from './lib/report.js';
 import {
   cpuSecondsOf,
@@ -39,7 +48,8 @@ import {
 const env = process.env;
 const N = Number(env.BENCH_SESSIONS ?? 1000);
 const MESSAGES = Number(env.BENCH_MESSAGES ?? 20000);
-const PHASES = new Set((env.BENCH_PHASES ?? 'restore,events,restart,failover').split(','));
+const POSTS = Number(env.BENCH_POSTS ?? 20);
+const PHASES = new Set((env.BENCH_PHASES ?? 'restore,events,restart,failover,baseline').split(','));
 const TIMEOUT_MS = Number(env.BENCH_TIMEOUT_S ?? 180) * 1000;
 const EVENTS_TIMEOUT_MS = Number(env.BENCH_EVENTS_TIMEOUT_S ?? 300) * 1000;
 const rows: Array<[string, string, string?]> = [];
@@ -88,6 +98,18 @@ async function main(): Promise<void> {
     phone: '+19990000000',
     firstName: 'Sender',
   });
+  // A supergroup of every account (the fan-out phases post into it).
+  const { channelId } = await controlCall<{ channelId: number }>(
+    emu.controlUrl,
+    'POST',
+    '/channels',
+    {
+      creator: '+19990000000',
+      title: 'bench',
+      members: sessions.map((x) => x.phone),
+      megagroup: true,
+    },
+  );
   const stream = uniqueName('BENCHEVT');
   const shardEnv = (port: number): Record<string, string> => ({
     NATS_URL: infra.natsUrl,
@@ -181,20 +203,20 @@ async function main(): Promise<void> {
       `${(rss / N).toFixed(2)} MB/session total, ${((rss - idle) / N).toFixed(2)} MB/session over the ${idle.toFixed(0)} MB idle shard`,
     );
   }
-  if (PHASES.has('events') && shard) {
+  /**
+   * Runs `send` and waits until `expected` more events are on the stream;
+   * prints progress every 10 s and notes the rate (wall and per shard CPU second).
+   */
+  const eventsPhase = async (
+    label: string,
+    expected: number,
+    send: () => Promise<unknown>,
+  ): Promise<void> => {
+    const s = shard!;
     const before = await streamCount();
-    const cpu0 = cpuSecondsOf(shard.proc.pid!);
+    const cpu0 = cpuSecondsOf(s.proc.pid!);
     const t0 = Date.now();
-    const sent = mapPool(
-      Array.from({ length: MESSAGES }, (_, i) => i),
-      64,
-      (i) =>
-        controlCall(emu.controlUrl, 'POST', '/messages', {
-          from: sender.id,
-          to: { user: sessions[i % N]!.userId },
-          text: `bench ${i}`,
-        }),
-    ).then(() => Date.now() - t0);
+    const sent = send().then(() => Date.now() - t0);
     const progress = async (v: number, at: number): Promise<void> => {
       const c = await controlCall<{ updatesPushed: number; liveConnections: number }>(
         emu.controlUrl,
@@ -206,13 +228,13 @@ async function main(): Promise<void> {
         liveSessions(basePort),
       ]);
       console.log(
-        `  events: ${v}/${MESSAGES} on the stream after ${(at / 1000).toFixed(0)} s; emulator pushed ${c?.updatesPushed ?? '?'} updates to ${c?.liveConnections ?? '?'} connections; shard: ${live} live, ${recovered} recovered events`,
+        `  ${label}: ${v}/${expected} on the stream after ${(at / 1000).toFixed(0)} s; emulator pushed ${c?.updatesPushed ?? '?'} updates in total, ${c?.liveConnections ?? '?'} connections; shard: ${live} live, ${recovered} recovered events`,
       );
     };
     let lastPrint = 0;
     const ms = await waitForCount(
       async () => (await streamCount()) - before,
-      MESSAGES,
+      expected,
       EVENTS_TIMEOUT_MS,
       200,
       (v, at) => {
@@ -222,19 +244,47 @@ async function main(): Promise<void> {
       },
     );
     const pushMs = await sent;
-    const cpu = cpuSecondsOf(shard.proc.pid!) - cpu0;
+    const cpu = cpuSecondsOf(s.proc.pid!) - cpu0;
     const got = (await streamCount()) - before;
     const wall = (ms ?? Date.now() - t0) / 1000;
     note(
-      'events published (wall)',
+      `${label}: events published (wall)`,
       `${int(got / wall)}/s`,
-      `${got}/${MESSAGES} new_message acked in ${wall.toFixed(1)} s; emulator sends took ${(pushMs / 1000).toFixed(1)} s${ms === undefined ? '; TIMEOUT' : ''}`,
+      `${got}/${expected} acked in ${wall.toFixed(1)} s; emulator sends took ${(pushMs / 1000).toFixed(1)} s${ms === undefined ? '; TIMEOUT' : ''}`,
     );
-    if (got < MESSAGES) console.log(`  shard warnings so far:\n${logSummary(shard)}`);
+    if (got < expected) console.log(`  shard warnings so far:\n${logSummary(s)}`);
     note(
-      'events per shard CPU-second',
+      `${label}: events per shard CPU-second`,
       `${int(got / cpu)}/s`,
       `shard CPU ${cpu.toFixed(1)} s = ${((cpu / wall) * 100).toFixed(0)} % of one core`,
+    );
+  };
+  if (PHASES.has('events') && shard) {
+    // One control API request per message (sender → session i, round robin).
+    await eventsPhase('direct messages', MESSAGES, () =>
+      mapPool(
+        Array.from({ length: MESSAGES }, (_, i) => i),
+        64,
+        (i) =>
+          controlCall(emu.controlUrl, 'POST', '/messages', {
+            from: sender.id,
+            to: { user: sessions[i % N]!.userId },
+            text: `bench ${i}`,
+          }),
+      ),
+    );
+    // One request per post; every post is an update for each of the N members.
+    await eventsPhase('supergroup fan-out', POSTS * N, () =>
+      mapPool(
+        Array.from({ length: POSTS }, (_, i) => i),
+        4,
+        (i) =>
+          controlCall(emu.controlUrl, 'POST', '/messages', {
+            from: sender.id,
+            to: { channel: channelId },
+            text: `post ${i}`,
+          }),
+      ),
     );
   }
   if (PHASES.has('restart') && shard) {
@@ -311,13 +361,63 @@ async function main(): Promise<void> {
     '/counters',
   );
   note('emulator AUTH_KEY_DUPLICATED', String(counters.authKeyDuplicated));
+  if (shard) await stopShard(shard);
+  if (PHASES.has('baseline')) await emulatorBaseline(emu, sessions, '+19990000000', channelId);
   printTable(`connector benchmark (${N} sessions)`, rows);
 
-  if (shard) await stopShard(shard);
   await nc.close();
   await db.close();
   await emu.stop();
   await infra.stop();
+}
+
+/**
+ * The emulator's own ceiling for the two event patterns, measured in the same
+ * run after the shards stopped: raw MTProto clients (bench/lib/fleet.ts, one
+ * new auth key per account) receive, decrypt and ack what the same control
+ * API calls push — direct messages at the same concurrency, then supergroup
+ * posts to the same N members. A connector figure near these is bounded by
+ * the emulator, not by the shard.
+ */
+async function emulatorBaseline(
+  emu: EmulatorProcess,
+  sessions: MintedSession[],
+  senderPhone: string,
+  channelId: number,
+): Promise<void> {
+  const { clients, failures } = await bringUpFleet(
+    emu,
+    sessions.map((x) => x.phone),
+    0,
+    32,
+  );
+  const rec = new UpdateRecorder(1);
+  rec.attach(clients);
+  const acks = setInterval(() => clients.forEach((c) => c.flushAcks()), 1000);
+  try {
+    const dm = await directPhase(emu, rec, {
+      sender: senderPhone,
+      phones: sessions.map((x) => x.phone),
+      seconds: 5,
+      concurrency: 64,
+    });
+    const fan = await fanOutPhase(emu, rec, {
+      sender: senderPhone,
+      channelId,
+      members: clients.length,
+      seconds: 5,
+      window: 4,
+    });
+    for (const r of [dm, fan])
+      note(
+        `emulator baseline, ${r.name}`,
+        `${int(r.received / (r.wallMs / 1000))} updates/s`,
+        `${int(r.received)}/${int(r.expected)} to ${clients.length} raw clients${failures.length ? ` (${failures.length} failed to connect)` : ''}; emulator CPU ${((r.serverCpuS / (r.wallMs / 1000)) * 100).toFixed(0)} %`,
+      );
+  } finally {
+    clearInterval(acks);
+    for (const c of clients) c.close();
+  }
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,7 @@
 /**
- * No loss for a session that starts without a stored update state (a
+ * No loss when a shard dies before it wrote a session's update state:
+ *
+ * 1. A session that starts without a stored update state (a
  * session document without `updateState`, e.g. one whose login did not
  * record it): the connector initialises the state from updates.getState on
  * its first connect, and that state must be in MongoDB before the session
@@ -7,6 +9,10 @@
  * checkpoint leaves the document without a state, the next owner
  * initialises it again from the *current* state, and every message that
  * arrived in between is never published.
+ * 2. A channel the session joins while live: its pts must be stored before
+ *    its first post is published, or the next owner (whose stored state
+ *    lacks the channel) takes the channel's current pts from
+ *    updates.getDifference and skips the posts in between.
  *
  * Real nats-server (a private one: its stream covers tg.evt.>), the suite's
  * MongoDB-wire server, the in-process emulator, connector shards as
@@ -109,7 +115,47 @@ describe('a session without a stored update state', () => {
     const got = texts(log, sid).filter((t) => t.startsWith('while down '));
     expect([...new Set(got)].sort()).toEqual([...missed].sort());
     expect(emu.control.counters().authKeyDuplicated).toBe(0);
-  });
+  }, 180_000);
+
+  it('keeps the posts of a channel joined while live when its shard dies before a checkpoint', async () => {
+    await Promise.all(shards.map((s) => stopShard(s)));
+    shards.length = 0;
+    const author = emu.control.createUser({ phone: '+15550029999', firstName: 'Ann' });
+    const acc = await login(emu, '+15550021000', 'Member');
+    const sid = await writeSession(db, env.SESSION_ENCRYPTION_KEYS!, acc, TENANT, 'agent1');
+    const first = startShard('chan-0', { ...env, STATE_FLUSH_INTERVAL_MS: '3600000' });
+    shards.push(first);
+    await waitFor(
+      'the session live on the first shard',
+      () => log.of(sid, EventType.SessionConnected).length > 0,
+      60_000,
+    );
+    // Joined after the initial state was stored: the channel is new to the session.
+    const { channelId } = emu.control.createChannel({
+      creator: author.id,
+      title: 'news',
+      members: [acc.userId],
+      megagroup: true,
+    });
+    const to = { channel: channelId };
+    emu.control.sendMessage({ from: author.id, to, text: 'post while live' });
+    await waitFor('the live post', () => texts(log, sid).includes('post while live'), 20_000);
+
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    const missed = Array.from({ length: 5 }, (_, i) => `post while down ${i}`);
+    for (const text of missed) emu.control.sendMessage({ from: author.id, to, text });
+
+    shards.push(startShard('chan-1', env));
+    await waitFor(
+      'the missed posts',
+      () => missed.every((t) => texts(log, sid).includes(t)),
+      40_000,
+    );
+    const got = texts(log, sid).filter((t) => t.startsWith('post while down '));
+    expect([...new Set(got)].sort()).toEqual([...missed].sort());
+    expect(emu.control.counters().authKeyDuplicated).toBe(0);
+  }, 180_000);
 });
 
 /** Texts of the new_message events of a session on the stream. */

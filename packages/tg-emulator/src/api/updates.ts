@@ -40,7 +40,7 @@ export function getState(ctx: ApiContext, user: UserRecord): Api.updates.State {
  * was missed; difference with new_messages / other_updates; differenceSlice
  * (with intermediate_state) beyond `differenceLimit` updates;
  * differenceTooLong when the gap exceeds pts_total_limit /
- * `differenceTooLongAfter` or the kept log. Channels with activity after
+ * `differenceTooLongAfter` or the kept log. Channels with activity at or after
  * `date` are announced with updateChannelTooLong (fetch them with
  * updates.getChannelDifference).
  */
@@ -60,7 +60,9 @@ export function getDifference(
     return new Api.updates.DifferenceTooLong({ pts: acc.pts });
   const channelNotes: Api.TypeUpdate[] = [];
   for (const ch of ctx.world.chats.channelsOf(user.id)) {
-    if (ctx.world.logs.channelLastDate(ch.id) > req.date)
+    // >= : dates are whole seconds, and activity in the very second of the
+    // client's state may be newer than that state
+    if (ctx.world.logs.channelLastDate(ch.id) >= req.date)
       channelNotes.push(new Api.UpdateChannelTooLong({ channelId: long(ch.id), pts: ch.pts }));
   }
   if (!entries.length && !channelNotes.length)

@@ -83,6 +83,8 @@ interface Work {
   next: UpdateState;
   drafts: EventDraft[];
   recovered: boolean;
+  /** Channels first seen in this work: their pts before its first update. */
+  channelStart: Record<string, number>;
 }
 
 const MAX_DIFFERENCE_PAGES = 100;
@@ -96,7 +98,8 @@ export class SessionRunner {
   private self: UserInfo | undefined;
   private state: UpdateState | undefined;
   private seq = 0;
-  private persisted: { state: UpdateState | undefined; seq: number } = { state: undefined, seq: 0 };
+  /** Channels whose pts MongoDB already has (so a next owner resumes them instead of skipping ahead). */
+  private readonly storedChannels = new Set<string>();
   private dirty = false;
   private lastActivityAt = new Date();
   private chain: Promise<void> = Promise.resolve();
@@ -148,7 +151,7 @@ export class SessionRunner {
     if (doc.updateState) this.state = cloneState(doc.updateState);
     this.seq = doc.eventSequence ?? 0;
     this.storedStatus = doc.status;
-    this.persisted = { state: this.state && cloneState(this.state), seq: this.seq };
+    for (const c of Object.keys(this.state?.channels ?? {})) this.storedChannels.add(c);
     if (doc.telegramUser)
       this.self = {
         id: doc.telegramUser.id,
@@ -498,11 +501,19 @@ export class SessionRunner {
       { id: this.id, state, eventSequence: this.seq, lastActivityAt: this.lastActivityAt },
       true,
     );
+    for (const c of Object.keys(state.channels)) this.storedChannels.add(c);
     this.state = state;
   }
 
-  /** Publishes drafts in order, then advances sequence and committed state. @throws when a publish fails */
+  /**
+   * Publishes drafts in order, then advances sequence and committed state.
+   * A channel the stored state does not list yet is first written to MongoDB
+   * at its pts before this work (see {@link storeNewChannels}).
+   * @throws when a publish or that write fails
+   */
   private async commit(w: Work): Promise<void> {
+    const fresh = Object.keys(w.next.channels).filter((c) => !this.storedChannels.has(c));
+    if (fresh.length > 0) await this.storeNewChannels(w, fresh);
     if (w.drafts.length > 0) {
       const base = this.seq;
       const occurredAt = new Date();
@@ -518,6 +529,24 @@ export class SessionRunner {
       this.state = w.next;
       this.dirty = true;
     } else if (w.drafts.length > 0) this.dirty = true;
+  }
+
+  /**
+   * Writes the committed state plus channels seen for the first time (at
+   * their pts before this work) before anything from them is published. A
+   * next owner that found no pts for such a channel would take the channel's
+   * current pts from updates.getDifference and skip what this shard had not
+   * published yet. Happens once per channel and session (joins are rare).
+   * @throws on MongoDB errors (the work is retried through recovery)
+   */
+  private async storeNewChannels(w: Work, channels: string[]): Promise<void> {
+    const base = this.state ? cloneState(this.state) : cloneState(w.next);
+    for (const c of channels) base.channels[c] = w.channelStart[c] ?? w.next.channels[c]!;
+    await this.deps.repo.saveCheckpoint(
+      { id: this.id, state: base, eventSequence: this.seq, lastActivityAt: this.lastActivityAt },
+      true,
+    );
+    for (const c of channels) this.storedChannels.add(c);
   }
 
   private envelope(d: EventDraft, sequence: number, recovered: boolean, occurredAt: Date): Event {
@@ -552,6 +581,7 @@ export class SessionRunner {
       next: this.state ? cloneState(this.state) : { pts: 0, qts: 0, date: 0, seq: 0, channels: {} },
       drafts: [draft],
       recovered: false,
+      channelStart: {},
     });
   }
 
@@ -578,7 +608,7 @@ export class SessionRunner {
   // ---- updates -----------------------------------------------------------
 
   private work(recovered = false): Work {
-    return { next: cloneState(this.state!), drafts: [], recovered };
+    return { next: cloneState(this.state!), drafts: [], recovered, channelStart: {} };
   }
 
   /** Handles one raw Updates object from the connection. */
@@ -675,7 +705,7 @@ export class SessionRunner {
           const v = checkPts(local, pts, ptsCount);
           if (v === 'skip') return 'ok';
           if (v === 'gap') return { channel: channelId };
-        }
+        } else w.channelStart[channelId] ??= pts - ptsCount;
         w.next.channels[channelId] = pts;
       } else {
         const v = checkPts(w.next.pts, pts, ptsCount);
