@@ -59,6 +59,8 @@ export function createApp(config: ConnectorConfig, opts: { logger?: Logger } = {
     });
   const metrics = createMetrics(shardId);
   let nc: NatsConnection | undefined;
+  /** Membership and leases: a connection of their own (see start()). */
+  let coord: NatsConnection | undefined;
   let mongo: mongoose.Connection | undefined;
   let placement: Placement | undefined;
   let membership: Membership | undefined;
@@ -98,8 +100,13 @@ export function createApp(config: ConnectorConfig, opts: { logger?: Logger } = {
         maxBytes: config.EVENTS_MAX_BYTES,
         replicas: config.EVENTS_REPLICAS,
       });
-      const shardsKv = await openBucket(nc, config.SHARDS_BUCKET, config.MEMBERSHIP_TTL_MS);
-      const leasesKv = await openBucket(nc, config.LEASES_BUCKET, config.LEASE_TTL_MS);
+      // Heartbeats and lease refreshes use a second connection: on the events
+      // connection they would queue behind thousands of event publishes and
+      // their acks during a burst, miss the lease deadline and make the
+      // shard drop its sessions.
+      coord = await connectNats(config.NATS_URL, `connector-${shardId}-coord`);
+      const shardsKv = await openBucket(coord, config.SHARDS_BUCKET, config.MEMBERSHIP_TTL_MS);
+      const leasesKv = await openBucket(coord, config.LEASES_BUCKET, config.LEASE_TTL_MS);
       mongo = await mongoose
         .createConnection(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 })
         .asPromise();
@@ -221,7 +228,7 @@ export function createApp(config: ConnectorConfig, opts: { logger?: Logger } = {
       ops = await startOpsServer(
         config.METRICS_PORT,
         metrics.registry,
-        () => started && !conn.isClosed(),
+        () => started && !conn.isClosed() && !coord?.isClosed(),
       );
       p.start();
       started = true;
@@ -241,6 +248,7 @@ export function createApp(config: ConnectorConfig, opts: { logger?: Logger } = {
       subs.clear();
       await membership?.stop();
       await nc?.drain().catch(() => {});
+      await coord?.drain().catch(() => {});
       await mongo?.close().catch(() => {});
       await new Promise<void>((r) => (ops ? ops.close(() => r()) : r()));
       log.info('connector shard stopped');
