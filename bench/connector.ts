@@ -110,6 +110,9 @@ async function main(): Promise<void> {
       megagroup: true,
     },
   );
+  // The accounts are members from before their login: their stored state
+  // knows the supergroup (from the pts before its creation message).
+  await sessionModel(db).updateMany({}, { $set: { [`updateState.channels.${channelId}`]: 1 } });
   const stream = uniqueName('BENCHEVT');
   const shardEnv = (port: number): Record<string, string> => ({
     NATS_URL: infra.natsUrl,

@@ -21,6 +21,9 @@ import type { SessionRunner } from './session-runner.js';
 /** How long a hand-off waits for its session's final checkpoint before releasing the lease anyway, ms. */
 export const HANDOFF_WRITE_WAIT_MS = 5_000;
 
+/** Retry delay for a wanted session whose lease is held elsewhere, ms. */
+export const ACQUIRE_RETRY_MS = 500;
+
 /** Placement settings (ms). */
 export interface PlacementOptions {
   shardId: string;
@@ -48,6 +51,7 @@ export class Placement {
   private readonly pending = new Set<string>();
   private readonly stopping = new Map<string, Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
   private passRunning = false;
   private flushing: Promise<void> | undefined;
   private passAgain = false;
@@ -179,7 +183,10 @@ export class Placement {
     try {
       const ref = this.known.get(id);
       if (this.closed || !ref || !this.wants(id, this.membership.members())) return;
-      if (!(await this.leases.acquire(id))) return;
+      if (!(await this.leases.acquire(id))) {
+        this.retrySoon();
+        return;
+      }
       this.metrics.leasesHeld.set(this.leases.size);
       const r = this.factory.create(ref);
       this.runners.set(id, r);
@@ -190,6 +197,19 @@ export class Placement {
     } finally {
       this.unslot();
     }
+  }
+
+  /**
+   * A wanted session's lease is still held elsewhere (a hand-off in progress,
+   * or a dead shard's lease not yet expired; expiry makes no watch event):
+   * try again after {@link ACQUIRE_RETRY_MS} rather than the placement interval.
+   */
+  private retrySoon(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedulePass();
+    }, ACQUIRE_RETRY_MS);
   }
 
   /** Disconnects a session and then releases its lease. */
@@ -303,6 +323,7 @@ export class Placement {
   async stop(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.retryTimer);
     await Promise.all([...this.runners.keys()].map((id) => this.handOff(id, 'shutdown')));
     await Promise.all([...this.stopping.values()]);
   }
