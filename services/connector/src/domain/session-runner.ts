@@ -9,6 +9,9 @@
  * sequence numbers and event order stay consistent. Timers are shared: the
  * shard's scheduler calls {@link SessionRunner.tick}.
  *
+ * Pts bookkeeping of single updates is in update-work.ts, the pieces of a
+ * connection attempt (steps, timeout, failure reasons) in connect-attempt.ts.
+ *
  * Sources: https://core.telegram.org/api/updates (pts/qts/seq, gaps,
  * getDifference), https://core.telegram.org/api/errors.
  */
@@ -34,7 +37,6 @@ import { backoffDelay } from './backoff.js';
 import { RequestTimeoutError, isAuthError, rpcErrorName } from './errors.js';
 import {
   messageEvent,
-  otherUpdateEvents,
   toProtoUser,
   type EventDraft,
   type MappingContext,
@@ -42,6 +44,19 @@ import {
 import { PeerCache, markedId, type UserInfo } from './peers.js';
 import { TokenBucket } from './rate-limit.js';
 import { checkPts, cloneState, sameState, type UpdateState } from './update-state.js';
+import {
+  AttemptAbandoned,
+  ConnectTimeoutError,
+  connectFailureReason,
+  type ConnectStep,
+} from './connect-attempt.js';
+import {
+  applyUpdate,
+  newWork,
+  shortMessage,
+  type UpdateVerdict,
+  type Work,
+} from './update-work.js';
 
 /** Tunables of a runner (ms unless stated). */
 export interface RunnerSettings {
@@ -73,19 +88,8 @@ export interface RunnerDeps {
   onExpired(sessionId: string): void;
 }
 
-/** Steps of a connection attempt, as reported in logs and `connect_failures_total{step}`. */
-export type ConnectStep = 'load' | 'open' | 'get_me' | 'init_state' | 'recover';
-
 /** Lifecycle of a runner. */
 export type RunnerStatus = 'idle' | 'connecting' | 'live' | 'down' | 'stopped' | 'expired';
-
-interface Work {
-  next: UpdateState;
-  drafts: EventDraft[];
-  recovered: boolean;
-  /** Channels first seen in this work: their pts before its first update. */
-  channelStart: Record<string, number>;
-}
 
 const MAX_DIFFERENCE_PAGES = 100;
 
@@ -608,7 +612,12 @@ export class SessionRunner {
   // ---- updates -----------------------------------------------------------
 
   private work(recovered = false): Work {
-    return { next: cloneState(this.state!), drafts: [], recovered, channelStart: {} };
+    return newWork(this.state!, recovered);
+  }
+
+  /** {@link applyUpdate} with this session's mapping context. */
+  private processOne(u: Api.TypeUpdate, w: Work, inDifference = false): UpdateVerdict {
+    return applyUpdate(u, w, this.mapping(), inDifference);
   }
 
   /** Handles one raw Updates object from the connection. */
@@ -629,26 +638,7 @@ export class SessionRunner {
       const verdict = checkPts(w.next.pts, u.pts, u.ptsCount);
       if (verdict === 'skip') return;
       if (verdict === 'gap' || !known) return this.recover();
-      const peerId =
-        u instanceof Api.UpdateShortMessage
-          ? new Api.PeerUser({ userId: u.userId })
-          : new Api.PeerChat({ chatId: u.chatId });
-      const fromId =
-        u instanceof Api.UpdateShortChatMessage
-          ? new Api.PeerUser({ userId: u.fromId })
-          : undefined;
-      const msg = new Api.Message({
-        id: u.id,
-        peerId,
-        fromId,
-        out: u.out,
-        message: u.message,
-        date: u.date,
-        replyTo: u.replyTo,
-        entities: u.entities,
-        fwdFrom: u.fwdFrom,
-        silent: u.silent,
-      });
+      const msg = shortMessage(u);
       const ev = messageEvent(msg, false, this.mapping());
       if (ev) w.drafts.push(ev);
       w.next.pts = u.pts;
@@ -677,55 +667,10 @@ export class SessionRunner {
     }
   }
 
-  private async afterGap(r: 'ok' | 'gap' | { channel: string; pts?: number }): Promise<void> {
+  private async afterGap(r: UpdateVerdict): Promise<void> {
     if (r === 'ok') return;
     if (r === 'gap') return this.recover();
     return this.recoverChannel(r.channel, r.pts);
-  }
-
-  /**
-   * Applies one update to the work: checks pts (common box or channel),
-   * adds its events. Returns 'gap' / {channel} when updates are missing.
-   */
-  private processOne(
-    u: Api.TypeUpdate,
-    w: Work,
-    inDifference = false,
-  ): 'ok' | 'gap' | { channel: string; pts?: number } {
-    const ctx = this.mapping();
-    if (u instanceof Api.UpdateChannelTooLong)
-      return { channel: u.channelId.toString(), pts: u.pts };
-    const channelId = channelOf(u);
-    const pts = (u as { pts?: unknown }).pts;
-    const ptsCount = (u as { ptsCount?: unknown }).ptsCount;
-    if (!inDifference && typeof pts === 'number' && typeof ptsCount === 'number') {
-      if (channelId !== undefined) {
-        const local = w.next.channels[channelId];
-        if (local !== undefined) {
-          const v = checkPts(local, pts, ptsCount);
-          if (v === 'skip') return 'ok';
-          if (v === 'gap') return { channel: channelId };
-        } else w.channelStart[channelId] ??= pts - ptsCount;
-        w.next.channels[channelId] = pts;
-      } else {
-        const v = checkPts(w.next.pts, pts, ptsCount);
-        if (v === 'skip') return 'ok';
-        if (v === 'gap') return 'gap';
-        w.next.pts = pts;
-      }
-    } else if (inDifference && channelId !== undefined && typeof pts === 'number') {
-      w.next.channels[channelId] = Math.max(w.next.channels[channelId] ?? 0, pts);
-    }
-    if (u instanceof Api.UpdateNewMessage || u instanceof Api.UpdateNewChannelMessage) {
-      const ev = messageEvent(u.message, false, ctx);
-      if (ev) w.drafts.push(ev);
-    } else if (u instanceof Api.UpdateEditMessage || u instanceof Api.UpdateEditChannelMessage) {
-      const ev = messageEvent(u.message, true, ctx);
-      if (ev) w.drafts.push(ev);
-    } else {
-      w.drafts.push(...otherUpdateEvents(u, ctx));
-    }
-    return 'ok';
   }
 
   /** updates.getDifference from the committed state until it is complete; publishes what was missed (recovered). */
@@ -861,37 +806,4 @@ export class SessionRunner {
   static chatIdOf(peer: Api.TypePeer): string {
     return markedId(peer);
   }
-}
-
-/** A step of a connection attempt did not finish within the connect timeout. */
-export class ConnectTimeoutError extends Error {
-  constructor(readonly step: ConnectStep) {
-    super(`connect step ${step} timed out`);
-    this.name = 'ConnectTimeoutError';
-  }
-}
-
-/** Internal: the attempt was superseded (timed out, stopped); nothing to report. */
-class AttemptAbandoned extends Error {}
-
-/** Low-cardinality reason label of a failed connect. */
-function connectFailureReason(e: unknown): string {
-  if (e instanceof RequestTimeoutError) return 'timeout';
-  if (rpcErrorName(e)) return 'rpc_error';
-  if (
-    /ECONNREFUSED|ECONNRESET|socket|closed|disconnect|network|connection/i.test(
-      String((e as Error)?.message),
-    )
-  )
-    return 'network';
-  return 'error';
-}
-
-function channelOf(u: Api.TypeUpdate): string | undefined {
-  if (u instanceof Api.UpdateNewChannelMessage || u instanceof Api.UpdateEditChannelMessage) {
-    const p = (u.message as { peerId?: Api.TypePeer }).peerId;
-    return p instanceof Api.PeerChannel ? p.channelId.toString() : undefined;
-  }
-  if (u instanceof Api.UpdateDeleteChannelMessages) return u.channelId.toString();
-  return undefined;
 }
