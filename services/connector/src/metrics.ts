@@ -19,6 +19,7 @@ export interface Metrics {
   sendLatency: Histogram<'command'>;
   commands: Counter<'command' | 'outcome'>;
   sessionsExpired: Counter;
+  stateWritesPending: Gauge;
 }
 
 /** Creates the registry and metrics for `shard`. */
@@ -37,6 +38,11 @@ export function createMetrics(shard: string): Metrics {
     leasesHeld: new Gauge({
       name: `${p}leases_held`,
       help: 'Session leases held by this shard',
+      registers: [registry],
+    }),
+    stateWritesPending: new Gauge({
+      name: `${p}state_writes_pending`,
+      help: 'Sessions whose update-state checkpoint or status change waits for the MongoDB writer (a growing value means MongoDB cannot keep up)',
       registers: [registry],
     }),
     members: new Gauge({

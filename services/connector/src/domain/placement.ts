@@ -122,6 +122,7 @@ export class Placement {
         const now = Date.now();
         for (const r of this.runners.values()) r.tick(now);
         this.metrics.members.set(this.membership.members().length);
+        this.metrics.stateWritesPending.set(this.repo.pendingWrites);
       }, this.o.tickMs),
     );
     this.schedulePass();
