@@ -85,7 +85,22 @@ export interface EngineDeps {
  * written; beyond it no new attempt starts. Bounds the duplicates a crash
  * can cause to this plus the requests in flight.
  */
-export const MAX_UNRECORDED = 128;
+export const MAX_UNRECORDED = 512;
+
+/**
+ * A fast-path delivery: handed to a held lane straight from intake, before
+ * any queue entry exists; its JetStream message waits for `durable`.
+ */
+interface FastEntry {
+  /** The live item (the lane's own object: attempts and dueAt change in place). */
+  item: QueueDoc;
+  /** Finished; its record is waiting for the recorder's next flush. */
+  finishing: boolean;
+  /** Given a queue entry by intake after the fast-path window (or by a failed attempt). */
+  spilled: boolean;
+  durable: Promise<void>;
+  resolve: () => void;
+}
 
 /** Trace id of a W3C traceparent, for logs. */
 function traceIdOf(tp: string | null): string | undefined {
@@ -109,12 +124,15 @@ export class DeliveryEngine {
   #heldBack = false;
   #stopping = false;
   #idle: Array<() => void> = [];
+  /** Fast-path deliveries not yet durable, by delivery id. */
+  readonly #fast = new Map<string, FastEntry>();
 
   constructor(
     private readonly d: EngineDeps,
     private readonly s: EngineSettings,
   ) {
-    d.recorder.onFlushed = () => {
+    d.recorder.onFlushed = (ids) => {
+      for (const id of ids) this.#durable(id);
       if (this.#heldBack && d.recorder.pendingIds.size < MAX_UNRECORDED) {
         this.#heldBack = false;
         for (const lane of this.#lanes.values()) this.#pump(lane);
@@ -141,7 +159,7 @@ export class DeliveryEngine {
     every(Math.max(50, Math.floor(this.s.leaseMs / 3)), () => this.#renew());
     every(15_000, () => this.#stats());
     every(1_000, async () => {
-      await sweepDone(this.d.c);
+      await sweepDone(this.d.c, 2000, 2000);
     });
     void this.#poll().catch(() => {});
   }
@@ -243,15 +261,47 @@ export class DeliveryEngine {
   }
 
   /**
-   * Newly recorded deliveries from this replica's intake: added to lanes
-   * held here, or their lanes are claimed. Unpins `pinned`.
+   * New deliveries from this replica's intake. `items` are queued in
+   * MongoDB already: added to lanes held here, or their lanes are claimed.
+   *
+   * `fast` (fast path, lanes in `pinned` only) have no queue entry: each
+   * accepted one is attempted at once (ordering and the floor apply as
+   * usual) and becomes durable when its finished record is written or a
+   * failed attempt queued it; intake acknowledges its JetStream message only
+   * then, or gives the stragglers queue entries ({@link spill}) after its
+   * window. Everything is added before any lane is pumped, so stream order
+   * holds across both kinds. Unpins `pinned`.
+   *
+   * @returns `tracked`: fast id → promise resolved when durable;
+   *   `rejected`: fast items whose lane is no longer held (intake queues them)
    */
-  offer(items: QueueDoc[], pinned: Set<string> = new Set()): void {
+  offer(
+    items: QueueDoc[],
+    pinned: Set<string> = new Set(),
+    fast: QueueDoc[] = [],
+  ): { tracked: Map<string, Promise<void>>; rejected: QueueDoc[] } {
     for (const id of pinned) {
       const lane = this.#lanes.get(id);
       if (lane) lane.pins = Math.max(0, lane.pins - 1);
     }
-    if (this.#stopping) return;
+    const tracked = new Map<string, Promise<void>>();
+    const rejected: QueueDoc[] = [];
+    if (this.#stopping) return { tracked, rejected: fast };
+    const touched = new Set<LaneState>();
+    for (const item of fast) {
+      const lane = this.#lanes.get(item.lane);
+      if (!lane || lane.dropped || lane.releasing) {
+        rejected.push(item);
+        continue;
+      }
+      // Not added: the lane knows it already (queued, or finished moments ago).
+      if (!lane.add(item)) continue;
+      let resolve!: () => void;
+      const durable = new Promise<void>((r) => (resolve = r));
+      this.#fast.set(item._id, { item, finishing: false, spilled: false, durable, resolve });
+      tracked.set(item._id, durable);
+      touched.add(lane);
+    }
     const byLane = new Map<string, QueueDoc[]>();
     for (const it of items) {
       const list = byLane.get(it.lane);
@@ -262,10 +312,60 @@ export class DeliveryEngine {
       const lane = this.#lanes.get(laneId);
       if (lane && !lane.dropped) {
         for (const doc of docs) lane.add({ ...doc });
-        this.#pump(lane);
+        touched.add(lane);
       } else {
         void this.#claim(laneId);
       }
+    }
+    for (const lane of touched) this.#pump(lane);
+    return { tracked, rejected };
+  }
+
+  /**
+   * Marks the fast-path deliveries among `ids` that are neither finished
+   * nor queued yet as spilled, and returns copies of them for intake to
+   * insert into the queue (then {@link settled}). Finished ones are left to
+   * the recorder.
+   */
+  spill(ids: Iterable<string>): QueueDoc[] {
+    const out: QueueDoc[] = [];
+    for (const id of ids) {
+      const fe = this.#fast.get(id);
+      if (!fe || fe.finishing || fe.spilled) continue;
+      fe.spilled = true;
+      out.push({ ...fe.item });
+    }
+    return out;
+  }
+
+  /** Spilled deliveries whose queue entries are written: durable now. */
+  settled(ids: Iterable<string>): void {
+    for (const id of ids) this.#durable(id);
+  }
+
+  #durable(id: string): void {
+    const fe = this.#fast.get(id);
+    if (!fe) return;
+    this.#fast.delete(id);
+    fe.resolve();
+  }
+
+  /**
+   * Writes a failed attempt's state to the delivery's queue entry, creating
+   * the entry when it is a fast-path delivery that has none yet.
+   */
+  async #persist(item: QueueDoc, set: Partial<QueueDoc>): Promise<void> {
+    const rest: Record<string, unknown> = { ...item };
+    for (const k of ['_id', ...Object.keys(set)]) delete rest[k];
+    await this.d.c.queue.updateOne(
+      { _id: item._id },
+      { $set: set, $setOnInsert: rest as Partial<QueueDoc> },
+      { upsert: true },
+    );
+    const fe = this.#fast.get(item._id);
+    if (fe) {
+      fe.spilled = true;
+      this.#durable(item._id);
     }
   }
 
@@ -721,10 +821,7 @@ export class DeliveryEngine {
       return;
     }
     if (verdict === 'gone') {
-      await this.d.c.queue.updateOne(
-        { _id: item._id },
-        { $set: { attempts: attempt, lastStatusCode: 410, lastError: error } },
-      );
+      await this.#persist(item, { attempts: attempt, lastStatusCode: 410, lastError: error });
       await this.#disable(ep, 'gone', item);
       return;
     }
@@ -732,10 +829,11 @@ export class DeliveryEngine {
     if (!ep.failingSince)
       void this.d.endpoints.setFailingSince(ep.id, new Date(now)).catch(() => {});
     else if (now - ep.failingSince.getTime() > this.s.disableAfterMs) {
-      await this.d.c.queue.updateOne(
-        { _id: item._id },
-        { $set: { attempts: attempt, lastStatusCode: item.lastStatusCode, lastError: error } },
-      );
+      await this.#persist(item, {
+        attempts: attempt,
+        lastStatusCode: item.lastStatusCode,
+        lastError: error,
+      });
       await this.#disable(ep, 'failing', item);
       return;
     }
@@ -795,17 +893,12 @@ export class DeliveryEngine {
       { attempt, statusCode: r.statusCode, error, retryInMs: delay },
       'webhook attempt failed; retry scheduled',
     );
-    await this.d.c.queue.updateOne(
-      { _id: item._id },
-      {
-        $set: {
-          attempts: attempt,
-          dueAt: item.dueAt,
-          lastStatusCode: item.lastStatusCode,
-          lastError: error,
-        },
-      },
-    );
+    await this.#persist(item, {
+      attempts: attempt,
+      dueAt: item.dueAt,
+      lastStatusCode: item.lastStatusCode,
+      lastError: error,
+    });
   }
 
   #finish(
@@ -817,7 +910,10 @@ export class DeliveryEngine {
   ): void {
     const { lane: _lane, dueAt: _due, ...rest } = item;
     const record: DeliveryDoc = { ...rest, status, completedAt: new Date() };
-    this.d.recorder.finish(record);
+    const fe = this.#fast.get(item._id);
+    if (fe) fe.finishing = true;
+    // A fast-path delivery that never got a queue entry needs no done marker.
+    this.d.recorder.finish(record, !fe || fe.spilled);
     lane.finish(q, item, sessionId);
     this.d.metrics.deliveries.inc({ outcome: status, endpoint: item.endpointId });
   }
