@@ -1,0 +1,150 @@
+/**
+ * The fast path (NOTIFIER_FAST_PATH_MS) against real NATS, a real
+ * MongoDB-wire server and a real HTTP receiver: a delivery to a lane this
+ * replica holds goes out before any queue entry is written, and its
+ * JetStream message stays unacknowledged until the delivery is recorded; a
+ * delivery still in flight after the window gets its queue entry and the
+ * message is acknowledged then.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Notifier } from '../src/app.js';
+import { ApiSubject } from '../src/handlers/subjects.js';
+import { Bus, dbUrl, messageEvent, rid, startNotifier, testEnv, waitFor } from './harness.js';
+
+const TENANT = rid('t');
+
+/** A receiver that answers 200 at once, or holds requests of chosen events until released. */
+interface HoldingReceiver {
+  url: string;
+  received: string[];
+  hold: Set<string>;
+  held: Map<string, ServerResponse>;
+  release(eventId: string): void;
+  server: Server;
+}
+
+async function holdingReceiver(): Promise<HoldingReceiver> {
+  const r: HoldingReceiver = {
+    url: '',
+    received: [],
+    hold: new Set(),
+    held: new Map(),
+    release(eventId) {
+      const res = r.held.get(eventId);
+      r.held.delete(eventId);
+      res?.writeHead(200).end('ok');
+    },
+    server: undefined as unknown as Server,
+  };
+  r.server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      const id = String(req.headers['webhook-id']);
+      r.received.push(id);
+      if (r.hold.has(id)) r.held.set(id, res);
+      else res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((ok) => r.server.listen(0, '127.0.0.1', ok));
+  r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}`;
+  return r;
+}
+
+describe('fast path', () => {
+  let bus: Bus;
+  let notifier: Notifier;
+  let stream: string;
+  let consumer: string;
+  let rx: HoldingReceiver;
+
+  beforeAll(async () => {
+    bus = await Bus.open(inject('natsUrl'));
+    rx = await holdingReceiver();
+    const env = testEnv({
+      MONGO_URL: dbUrl(inject('mongoUrl'), 'notifier_fast'),
+      NOTIFIER_EVENTS_FILTER: `tg.evt.${TENANT}.>`,
+      NOTIFIER_FAST_PATH_MS: '600ms',
+      NOTIFIER_ACK_WAIT_MS: '30s',
+      WEBHOOK_TIMEOUT_MS: '15s',
+      WEBHOOK_LEASE_MS: '30s',
+    });
+    stream = await bus.ensureTenantStream(env.EVENTS_STREAM!, TENANT);
+    env.EVENTS_STREAM = stream;
+    consumer = env.NOTIFIER_CONSUMER!;
+    bus.prefix = env.NOTIFIER_SUBJECT_PREFIX!;
+    notifier = await startNotifier(env);
+  });
+
+  afterAll(async () => {
+    for (const id of [...rx.held.keys()]) rx.release(id);
+    await notifier?.stop();
+    rx.server.closeAllConnections();
+    await new Promise((r) => rx.server.close(r));
+    if (stream?.startsWith('NFEVT')) await bus.deleteStream(stream);
+    await bus?.close();
+  });
+
+  const ackPending = async () =>
+    (await (await jetstreamManager(bus.nc)).consumers.info(stream, consumer)).num_ack_pending;
+  const queued = (eventId: string) => notifier.collections.queue.countDocuments({ eventId });
+
+  /** An endpoint for a new agent, with its lane held after one warm-up delivery. */
+  async function heldLane(): Promise<{ agent: string; session: string }> {
+    const agent = rid('a');
+    const session = crypto.randomUUID();
+    const res = await bus.api<{ ok: boolean }>(ApiSubject.EndpointsCreate, {
+      tenant_id: TENANT,
+      url: `${rx.url}/hook`,
+      agent_ids: [agent],
+    });
+    expect(res.ok).toBe(true);
+    const warm = messageEvent({ tenant: TENANT, agent, session });
+    await bus.publish(warm);
+    await waitFor(() => rx.received.includes(warm.eventId), 10_000, 'warm-up delivered');
+    return { agent, session };
+  }
+
+  it('a delivery to a held lane goes out before any queue entry; the message is acked once it is recorded', async () => {
+    const { agent, session } = await heldLane();
+    await waitFor(async () => (await ackPending()) === 0, 10_000, 'warm-up acked');
+    const e = messageEvent({ tenant: TENANT, agent, session });
+    rx.hold.add(e.eventId);
+    await bus.publish(e);
+    await waitFor(() => rx.held.has(e.eventId), 10_000, 'request in flight');
+    // In flight inside the window: no queue entry, the message not acknowledged.
+    expect(await queued(e.eventId)).toBe(0);
+    expect(await ackPending()).toBe(1);
+    rx.release(e.eventId);
+    const d = await waitFor(
+      () => notifier.collections.deliveries.findOne({ eventId: e.eventId }),
+      10_000,
+      'delivery recorded',
+    );
+    expect(d.status).toBe('delivered');
+    await waitFor(async () => (await ackPending()) === 0, 10_000, 'message acked');
+    expect(await queued(e.eventId)).toBe(0);
+    // never queued, so no done marker either
+    expect(await notifier.collections.done.findOne({ _id: d._id })).toBeNull();
+    expect(rx.received.filter((id) => id === e.eventId)).toHaveLength(1);
+  });
+
+  it('a delivery still in flight after the window is queued, and the message acked then', async () => {
+    const { agent, session } = await heldLane();
+    const e = messageEvent({ tenant: TENANT, agent, session });
+    rx.hold.add(e.eventId);
+    await bus.publish(e);
+    await waitFor(() => rx.held.has(e.eventId), 10_000, 'request in flight');
+    await waitFor(async () => (await queued(e.eventId)) === 1, 10_000, 'queued after the window');
+    await waitFor(async () => (await ackPending()) === 0, 10_000, 'message acked');
+    expect(rx.held.has(e.eventId)).toBe(true);
+    rx.release(e.eventId);
+    // Finished: the queue entry is marked done and swept; delivered exactly once.
+    await waitFor(async () => (await queued(e.eventId)) === 0, 15_000, 'queue entry swept');
+    const d = await notifier.collections.deliveries.findOne({ eventId: e.eventId });
+    expect(d?.status).toBe('delivered');
+    expect(rx.received.filter((id) => id === e.eventId)).toHaveLength(1);
+  });
+});
