@@ -193,7 +193,9 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
         consumer: config.NOTIFIER_CONSUMER,
         batch,
         ackWaitMs: config.NOTIFIER_ACK_WAIT_MS,
-        fastPathMs: config.NOTIFIER_FAST_PATH_MS,
+        // well inside the lane lease, so a lane's fast-path deliveries are
+        // queued long before a missed renewal could hand the lane to another replica
+        fastPathMs: Math.min(config.NOTIFIER_FAST_PATH_MS, Math.floor(config.WEBHOOK_LEASE_MS / 4)),
         partitions: config.WEBHOOK_LANE_PARTITIONS,
         c,
         endpoints,

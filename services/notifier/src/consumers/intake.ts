@@ -304,16 +304,25 @@ export class Intake {
     // gap — another replica's message, another consumer's subject — the
     // floor would hold them, so they are queued as before); not for
     // redelivered messages, whose deliveries may have finished before.
+    // A lane that also gets queued deliveries in this batch takes none
+    // fast (they could overtake an earlier queued one of the same session).
     const fastOk = this.o.fastPathMs > 0 && !this.#stopped;
-    const isFast = (i: QueueDoc) =>
+    const eligible = (i: QueueDoc) =>
       fastOk && pinned.has(i.lane) && !recheck.has(i._id) && i.streamSeq <= this.#localFloor;
-    const fastItems = items.filter(isFast);
-    const fastSet = new Set(fastItems);
+    const queuedLanes = new Set(items.filter((i) => !eligible(i)).map((i) => i.lane));
+    // Handed over before any await, while the pinned lanes are certainly held.
+    const { tracked } = this.o.engine.offer(
+      [],
+      new Set(),
+      items.filter((i) => eligible(i) && !queuedLanes.has(i.lane)),
+    );
+    const fastSet = new Set(tracked.keys());
+    const fastItems = items.filter((i) => fastSet.has(i._id));
     let fresh: QueueDoc[];
     try {
       fresh = await enqueue(
         this.o.c,
-        items.filter((i) => !fastSet.has(i)),
+        items.filter((i) => !fastSet.has(i._id)),
         pinned,
         recheck,
       );
@@ -321,7 +330,7 @@ export class Intake {
       this.o.engine.offer([], pinned);
       throw err;
     }
-    const { tracked, rejected } = this.o.engine.offer(fresh, pinned, fastItems);
+    this.o.engine.offer(fresh, pinned);
     const t1 = performance.now();
     if (recheck.size > 0)
       this.o.logger.info(
@@ -336,7 +345,7 @@ export class Intake {
     await Promise.all(ackNow.map((m) => m.ackAck().catch(() => false)));
     for (const span of spans) span.end();
     const t2 = performance.now();
-    if (later.length > 0) this.#track(this.#settle(later, tracked, rejected));
+    if (later.length > 0) this.#track(this.#settle(later, tracked));
     const slowLanes = [...new Set(fresh.map((i) => i.lane))];
     this.o.logger.debug(
       {
@@ -368,16 +377,11 @@ export class Intake {
 
   /**
    * Waits for the fast-path deliveries of `messages` to become durable;
-   * after the fast-path window, the unfinished ones (and `rejected`, whose
-   * lane was lost meanwhile) are queued. Then acknowledges the messages.
+   * after the fast-path window, the unfinished ones are queued. Then acknowledges the messages.
    * Never throws: on MongoDB errors it retries while the messages are kept
    * alive; stopping gives up (the messages are redelivered).
    */
-  async #settle(
-    messages: JsMsg[],
-    tracked: Map<string, Promise<void>>,
-    rejected: QueueDoc[],
-  ): Promise<void> {
+  async #settle(messages: JsMsg[], tracked: Map<string, Promise<void>>): Promise<void> {
     for (const m of messages) this.#waiting.add(m);
     try {
       const all = Promise.all(tracked.values());
@@ -387,8 +391,8 @@ export class Intake {
         new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.o.fastPathMs))),
       ]);
       clearTimeout(timer);
-      if (!inTime || rejected.length > 0) {
-        const spilled = [...this.o.engine.spill(tracked.keys()), ...rejected];
+      const spilled = inTime ? [] : this.o.engine.spill(tracked.keys());
+      if (spilled.length > 0) {
         for (;;) {
           try {
             const held = new Set(this.o.engine.heldLanes());
@@ -411,8 +415,7 @@ export class Intake {
       }
       await all;
       await Promise.all(messages.map((m) => m.ackAck().catch(() => false)));
-      const lanes = [...new Set(rejected.map((i) => i.lane))];
-      await this.#announce(lanes);
+      await this.#announce([]);
     } finally {
       for (const m of messages) this.#waiting.delete(m);
     }

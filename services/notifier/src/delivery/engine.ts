@@ -47,7 +47,7 @@ import {
 } from '../infra/collections.js';
 import type { EndpointStore, LiveEndpoint } from '../infra/endpoints.js';
 import type { WebhookHttpClient } from '../infra/http-client.js';
-import { loadLane, sweepDone, type Recorder } from '../infra/queue.js';
+import { enqueue, loadLane, sweepDone, type Recorder } from '../infra/queue.js';
 import type { NotifierPublisher } from '../infra/streams.js';
 import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
@@ -126,6 +126,8 @@ export class DeliveryEngine {
   #idle: Array<() => void> = [];
   /** Fast-path deliveries not yet durable, by delivery id. */
   readonly #fast = new Map<string, FastEntry>();
+  /** Lane id → queue writes of fast-path deliveries it held when it was dropped. */
+  readonly #spilling = new Map<string, Promise<void>>();
 
   constructor(
     private readonly d: EngineDeps,
@@ -343,6 +345,41 @@ export class DeliveryEngine {
     for (const id of ids) this.#durable(id);
   }
 
+  /**
+   * A lane this replica no longer holds: its fast-path deliveries that are
+   * neither finished nor queued get queue entries now, so whoever holds the
+   * lane next (this replica included: a claim here waits for it) loads them
+   * from MongoDB in stream order.
+   */
+  #orphan(lane: LaneState): void {
+    const ids: string[] = [];
+    for (const fe of this.#fast.values()) if (fe.item.lane === lane.id) ids.push(fe.item._id);
+    const items = this.spill(ids);
+    if (items.length === 0) return;
+    const write = async () => {
+      for (let tries = 1; ; tries++) {
+        try {
+          await enqueue(this.d.c, items);
+          this.settled(items.map((i) => i._id));
+          this.d.metrics.spilled.inc(items.length);
+          return;
+        } catch (err) {
+          this.d.logger.warn(
+            { lane: lane.id, deliveries: items.length, err: (err as Error).message },
+            'queueing the deliveries of a dropped lane failed; retrying',
+          );
+          if (this.#stopping && tries >= 3) return;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    };
+    const done = (this.#spilling.get(lane.id) ?? Promise.resolve()).then(write);
+    this.#spilling.set(lane.id, done);
+    void done.finally(() => {
+      if (this.#spilling.get(lane.id) === done) this.#spilling.delete(lane.id);
+    });
+  }
+
   #durable(id: string): void {
     const fe = this.#fast.get(id);
     if (!fe) return;
@@ -404,6 +441,8 @@ export class DeliveryEngine {
     if (this.#stopping || this.#lanes.has(laneId) || this.#claiming.has(laneId)) return;
     this.#claiming.add(laneId);
     try {
+      // What this replica held of the lane before must be in the queue first.
+      await this.#spilling.get(laneId);
       const now = Date.now();
       const doc = await this.d.c.lanes.findOneAndUpdate(
         { _id: laneId, leaseUntil: { $lt: new Date(now) } },
@@ -425,6 +464,7 @@ export class DeliveryEngine {
       if (lane?.loading) {
         lane.dropped = true;
         this.#lanes.delete(laneId);
+        this.#orphan(lane);
         await this.d.c.lanes
           .updateOne(
             { _id: laneId, owner: this.owner },
@@ -503,6 +543,7 @@ export class DeliveryEngine {
         lane.dropped = true;
         if (lane.timer) clearTimeout(lane.timer);
         this.#lanes.delete(lane.id);
+        this.#orphan(lane);
         continue;
       }
       lane.leaseUntil = now + this.s.leaseMs;
@@ -651,6 +692,7 @@ export class DeliveryEngine {
         lane.dropped = true;
         if (lane.timer) clearTimeout(lane.timer);
         this.#lanes.delete(lane.id);
+        this.#orphan(lane);
         if (lane.size() > 0 && dueAt === FAR_FUTURE) void this.#claim(lane.id);
         return;
       }
