@@ -146,6 +146,33 @@ describe('the fleet end to end: npm start + npm run demo', () => {
     expect(descends(spans, db, grpcServer)).toBe(true);
   }, 60_000);
 
+  it('traces a send-message call across gateway → NATS request → the owning connector shard', async () => {
+    const found = await eventually(() => {
+      for (const root of receiver.spans.filter(
+        (s) =>
+          s.service === 'gateway' && s.kind === SPAN_KIND.server && /send-message/.test(s.name),
+      )) {
+        const spans = trace(receiver.spans, root.traceId);
+        const request = spans.find(
+          (s) => s.service === 'gateway' && s.kind === SPAN_KIND.client && s.name === 'send tg.cmd',
+        );
+        const handled = spans.find(
+          (s) => s.service === 'connector' && s.name === 'process tg.cmd.send_message',
+        );
+        if (request && handled) return { root, request, handled, spans };
+      }
+      return undefined;
+    }, 30_000);
+    expect(
+      found,
+      `a send-message trace with the gateway's NATS request and the connector's handling; got:\n${summary(receiver.spans)}`,
+    ).toBeDefined();
+    const { root, request, handled, spans } = found!;
+    expect(request.attributes['messaging.system']).toBe('nats');
+    expect(descends(spans, request, root)).toBe(true);
+    expect(descends(spans, handled, request)).toBe(true);
+  }, 60_000);
+
   it('traces an inbound message across connector → NATS → notifier → webhook POST', async () => {
     const found = await eventually(() => {
       for (const publish of receiver.spans.filter(
