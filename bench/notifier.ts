@@ -194,7 +194,9 @@ async function main(): Promise<void> {
     WEBHOOK_ALLOW_HTTP: 'true',
     WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
   };
-  const notifier = createNotifier(loadNotifierConfig(env), { logger: pino({ level: 'warn' }) });
+  const notifier = createNotifier(loadNotifierConfig(env), {
+    logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }),
+  });
   await notifier.start();
   const api = async (op: string, body: Record<string, unknown>) =>
     (

@@ -158,7 +158,10 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
             try {
               const n = msg.json<WakeNotice>();
               if (n.from === eng.owner) return;
-              if (n.floor > 0) eng.setFloor(n.floor);
+              if (n.floor > 0) {
+                eng.setFloor(n.floor);
+                intake?.noteAckFloor(n.floor);
+              }
               if (Array.isArray(n.lanes)) eng.wake(n.lanes);
             } catch {
               /* ignore malformed notices */
@@ -190,6 +193,9 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
         consumer: config.NOTIFIER_CONSUMER,
         batch,
         ackWaitMs: config.NOTIFIER_ACK_WAIT_MS,
+        // well inside the lane lease, so a lane's fast-path deliveries are
+        // queued long before a missed renewal could hand the lane to another replica
+        fastPathMs: Math.min(config.NOTIFIER_FAST_PATH_MS, Math.floor(config.WEBHOOK_LEASE_MS / 4)),
         partitions: config.WEBHOOK_LANE_PARTITIONS,
         c,
         endpoints,
@@ -233,6 +239,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
         for (const s of subs) s.unsubscribe();
         subs = [];
         await engine?.stop(Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 2000));
+        await intake?.drain(config.NOTIFIER_FAST_PATH_MS + 2000);
         await recorder?.close();
         http?.close();
         await metricsServer?.close();

@@ -74,6 +74,7 @@ export const notifierConfigSchema = baseConfigSchema.extend({
   ),
   NOTIFIER_ACK_WAIT_MS: durationMs({ default: 30_000 }),
   NOTIFIER_INTAKE_BATCH: int({ default: 200, min: 1, max: 1000 }),
+  NOTIFIER_FAST_PATH_MS: durationMs({ default: 1000 }),
   DLQ_STREAM: str({ default: 'TG_DLQ' }),
   LARAVEL_BASE_URL: url({ protocols: ['http:', 'https:'], optional: true }),
   WEBHOOK_SECRET_TOKEN: secret({ optional: true }),

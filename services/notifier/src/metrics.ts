@@ -15,6 +15,8 @@ export interface NotifierMetrics {
   attemptSeconds: Histogram<'result'>;
   /** Dead letters by endpoint. */
   deadLetters: Counter<'endpoint'>;
+  /** Fast-path deliveries given queue entries after the fast-path window (or a lost lane). */
+  spilled: Counter;
   /** Deliveries not finished yet (all endpoints; refreshed every poll). */
   queueDepth: Gauge;
   /** Age of the oldest due, undelivered delivery, seconds. */
@@ -60,6 +62,11 @@ export function createNotifierMetrics(registry: Registry): NotifierMetrics {
       name: 'tgbridge_notifier_dead_letters_total',
       help: 'Deliveries dead-lettered after the last attempt',
       labelNames: ['endpoint'],
+      registers,
+    }),
+    spilled: new Counter({
+      name: 'tgbridge_notifier_fast_path_spilled_total',
+      help: 'Fast-path deliveries queued in MongoDB because they were not finished within NOTIFIER_FAST_PATH_MS',
       registers,
     }),
     queueDepth: new Gauge({

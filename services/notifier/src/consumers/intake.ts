@@ -47,6 +47,13 @@ export interface IntakeOptions {
    * progress signal every third of it, so a slow batch is not redelivered.
    */
   ackWaitMs: number;
+  /**
+   * Fast-path window (ms): deliveries to lanes this replica holds are
+   * attempted before any queue entry is written, and their message is
+   * acknowledged once they are recorded; those not finished within the
+   * window get queue entries then. 0: every delivery is queued first.
+   */
+  fastPathMs: number;
   partitions: number;
   c: Collections;
   endpoints: EndpointStore;
@@ -75,6 +82,16 @@ export class Intake {
   #buffer: JsMsg[] = [];
   /** The batch being recorded. */
   #current: JsMsg[] = [];
+  /** Messages whose fast-path deliveries are not durable yet (not acknowledged). */
+  readonly #waiting = new Set<JsMsg>();
+  /** Fast-path batches in progress. */
+  readonly #settling = new Set<Promise<void>>();
+  /**
+   * Every stream sequence ≤ this is acknowledged or being delivered by this
+   * replica (the engine's floor); `#seen`: sequences above it known here.
+   */
+  #localFloor = 0;
+  readonly #seen = new Set<number>();
   #heartbeat: NodeJS.Timeout | undefined;
   #chain: Promise<void> = Promise.resolve();
   #scheduled = false;
@@ -89,10 +106,12 @@ export class Intake {
       () => {
         for (const m of this.#current) m.working();
         for (const m of this.#buffer) m.working();
+        for (const m of this.#waiting) m.working();
       },
       Math.max(100, Math.floor(this.o.ackWaitMs / 3)),
     );
     this.#heartbeat.unref();
+    this.noteAckFloor(await readAckFloor(this.o.js, this.o.stream, this.o.consumer));
     const consumer: Consumer = await this.o.js.consumers.get(this.o.stream, this.o.consumer);
     const messages = await consumer.consume({
       max_messages: this.o.batch,
@@ -140,9 +159,55 @@ export class Intake {
   /** Stops pulling; in-flight batches finish (unacked messages are redelivered to another replica). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.#messages?.close().catch(() => undefined);
     await this.#chain;
+  }
+
+  /**
+   * After {@link stop} and the engine's stop: waits (up to `timeoutMs`) for
+   * fast-path batches to be recorded or queued and acknowledged.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.#settling]),
+      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+  }
+
+  /** Raises the local floor to a known ack floor. */
+  noteAckFloor(floor: number): void {
+    if (this.#raiseFloor(floor)) this.#advance();
+  }
+
+  #raiseFloor(floor: number): boolean {
+    if (floor <= this.#localFloor) return false;
+    this.#localFloor = floor;
+    for (const seq of this.#seen) if (seq <= floor) this.#seen.delete(seq);
+    return true;
+  }
+
+  /** The local floor as it would be with `seqs` noted too (changes nothing). */
+  #floorWith(seqs: number[]): number {
+    const extra = new Set(seqs);
+    let floor = Math.max(this.#localFloor, this.o.engine.floor);
+    while (this.#seen.has(floor + 1) || extra.has(floor + 1)) floor++;
+    return floor;
+  }
+
+  /** Notes sequences being handled here and hands the engine the new floor. */
+  #note(seqs: number[]): void {
+    for (const seq of seqs) if (seq > this.#localFloor) this.#seen.add(seq);
+    this.#advance();
+  }
+
+  #advance(): void {
+    // The engine may know a higher floor (other replicas' notices, its own reads).
+    this.#raiseFloor(this.o.engine.floor);
+    while (this.#seen.delete(this.#localFloor + 1)) this.#localFloor++;
+    this.o.engine.setFloor(this.#localFloor);
   }
 
   async #process(batch: JsMsg[]): Promise<void> {
@@ -241,13 +306,43 @@ export class Intake {
     }
     const t0 = performance.now();
     const pinned = this.o.engine.pin(new Set(items.map((i) => i.lane)));
+    // The floor moves past this batch only once all of it is in the lanes
+    // (below): earlier-queued later events must not overtake it meanwhile.
+    const seqs = batch.map((m) => m.seq);
+    const upTo = this.#floorWith(seqs);
+    // Fast path: first deliveries to lanes held here that can go at once:
+    // every earlier stream message is acknowledged or handled here (past a
+    // gap — another replica's message, another consumer's subject — the
+    // floor would hold them, so they are queued as before); not for
+    // redelivered messages, whose deliveries may have finished before.
+    // A lane that also gets queued deliveries in this batch takes none
+    // fast (they could overtake an earlier queued one of the same session).
+    const fastOk = this.o.fastPathMs > 0 && !this.#stopped;
+    const eligible = (i: QueueDoc) =>
+      fastOk && pinned.has(i.lane) && !recheck.has(i._id) && i.streamSeq <= upTo;
+    const queuedLanes = new Set(items.filter((i) => !eligible(i)).map((i) => i.lane));
+    // Handed over before any await, while the pinned lanes are certainly held.
+    const { tracked } = this.o.engine.offer(
+      [],
+      new Set(),
+      items.filter((i) => eligible(i) && !queuedLanes.has(i.lane)),
+    );
+    const fastSet = new Set(tracked.keys());
+    const fastItems = items.filter((i) => fastSet.has(i._id));
     let fresh: QueueDoc[];
     try {
-      fresh = await enqueue(this.o.c, items, pinned, recheck);
+      fresh = await enqueue(
+        this.o.c,
+        items.filter((i) => !fastSet.has(i._id)),
+        pinned,
+        recheck,
+      );
     } catch (err) {
       this.o.engine.offer([], pinned);
       throw err;
     }
+    this.o.engine.offer(fresh, pinned);
+    this.#note(seqs);
     const t1 = performance.now();
     if (recheck.size > 0)
       this.o.logger.info(
@@ -255,26 +350,86 @@ export class Intake {
         'redelivered events recorded again (finished deliveries skipped)',
       );
     for (const m of bad) m.term();
-    await Promise.all(good.map((m) => m.ackAck().catch(() => false)));
+    // Messages with fast-path deliveries wait for them; the rest are acknowledged now.
+    const fastSeqs = new Set(fastItems.map((i) => i.streamSeq));
+    const ackNow = good.filter((m) => !fastSeqs.has(m.seq));
+    const later = good.filter((m) => fastSeqs.has(m.seq));
+    await Promise.all(ackNow.map((m) => m.ackAck().catch(() => false)));
+    for (const span of spans) span.end();
     const t2 = performance.now();
-    const floor = await readAckFloor(this.o.js, this.o.stream, this.o.consumer).catch(() => 0);
+    if (later.length > 0) this.#track(this.#settle(later, tracked));
+    const slowLanes = [...new Set(fresh.map((i) => i.lane))];
     this.o.logger.debug(
       {
         messages: batch.length,
         deliveries: items.length,
+        fast: tracked.size,
         fresh: fresh.length,
         redelivered: recheck.size,
         enqueueMs: Math.round(t1 - t0),
         ackMs: Math.round(t2 - t1),
-        floorMs: Math.round(performance.now() - t2),
       },
       'intake batch recorded',
     );
-    this.o.engine.setFloor(floor);
-    for (const span of spans) span.end();
-    this.o.engine.offer(fresh, pinned);
-    const lanes = [...new Set(items.map((i) => i.lane))];
+    if (ackNow.length > 0 || slowLanes.length > 0) await this.#announce(slowLanes);
+  }
+
+  #track(p: Promise<void>): void {
+    this.#settling.add(p);
+    void p.finally(() => this.#settling.delete(p));
+  }
+
+  /** Reads the ack floor and tells the other replicas (and their lanes) about it. */
+  async #announce(lanes: string[]): Promise<void> {
+    const floor = await readAckFloor(this.o.js, this.o.stream, this.o.consumer).catch(() => 0);
+    this.noteAckFloor(floor);
     const notice: WakeNotice = { floor, lanes, from: this.o.engine.owner };
     this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));
+  }
+
+  /**
+   * Waits for the fast-path deliveries of `messages` to become durable;
+   * after the fast-path window, the unfinished ones are queued. Then acknowledges the messages.
+   * Never throws: on MongoDB errors it retries while the messages are kept
+   * alive; stopping gives up (the messages are redelivered).
+   */
+  async #settle(messages: JsMsg[], tracked: Map<string, Promise<void>>): Promise<void> {
+    for (const m of messages) this.#waiting.add(m);
+    try {
+      const all = Promise.all(tracked.values());
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        all.then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.o.fastPathMs))),
+      ]);
+      clearTimeout(timer);
+      const spilled = inTime ? [] : this.o.engine.spill(tracked.keys());
+      if (spilled.length > 0) {
+        for (;;) {
+          try {
+            const held = new Set(this.o.engine.heldLanes());
+            await enqueue(this.o.c, spilled, held);
+            this.o.engine.settled(spilled.map((i) => i._id));
+            this.o.engine.wake(
+              [...new Set(spilled.map((i) => i.lane))].filter((l) => !held.has(l)),
+            );
+            this.o.metrics.spilled.inc(spilled.length);
+            break;
+          } catch (err) {
+            this.o.logger.error(
+              { err: (err as Error).message, deliveries: spilled.length },
+              'queueing fast-path deliveries failed; retrying',
+            );
+            await new Promise((r) => setTimeout(r, 1000));
+            if (this.#stopped && this.#messages === undefined) return;
+          }
+        }
+      }
+      await all;
+      await Promise.all(messages.map((m) => m.ackAck().catch(() => false)));
+      await this.#announce([]);
+    } finally {
+      for (const m of messages) this.#waiting.delete(m);
+    }
   }
 }

@@ -47,7 +47,7 @@ import {
 } from '../infra/collections.js';
 import type { EndpointStore, LiveEndpoint } from '../infra/endpoints.js';
 import type { WebhookHttpClient } from '../infra/http-client.js';
-import { loadLane, sweepDone, type Recorder } from '../infra/queue.js';
+import { enqueue, loadLane, sweepDone, type Recorder } from '../infra/queue.js';
 import type { NotifierPublisher } from '../infra/streams.js';
 import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
@@ -85,7 +85,22 @@ export interface EngineDeps {
  * written; beyond it no new attempt starts. Bounds the duplicates a crash
  * can cause to this plus the requests in flight.
  */
-export const MAX_UNRECORDED = 128;
+export const MAX_UNRECORDED = 512;
+
+/**
+ * A fast-path delivery: handed to a held lane straight from intake, before
+ * any queue entry exists; its JetStream message waits for `durable`.
+ */
+interface FastEntry {
+  /** The live item (the lane's own object: attempts and dueAt change in place). */
+  item: QueueDoc;
+  /** Finished; its record is waiting for the recorder's next flush. */
+  finishing: boolean;
+  /** Given a queue entry by intake after the fast-path window (or by a failed attempt). */
+  spilled: boolean;
+  durable: Promise<void>;
+  resolve: () => void;
+}
 
 /** Trace id of a W3C traceparent, for logs. */
 function traceIdOf(tp: string | null): string | undefined {
@@ -109,12 +124,17 @@ export class DeliveryEngine {
   #heldBack = false;
   #stopping = false;
   #idle: Array<() => void> = [];
+  /** Fast-path deliveries not yet durable, by delivery id. */
+  readonly #fast = new Map<string, FastEntry>();
+  /** Lane id → queue writes of fast-path deliveries it held when it was dropped. */
+  readonly #spilling = new Map<string, Promise<void>>();
 
   constructor(
     private readonly d: EngineDeps,
     private readonly s: EngineSettings,
   ) {
-    d.recorder.onFlushed = () => {
+    d.recorder.onFlushed = (ids) => {
+      for (const id of ids) this.#durable(id);
       if (this.#heldBack && d.recorder.pendingIds.size < MAX_UNRECORDED) {
         this.#heldBack = false;
         for (const lane of this.#lanes.values()) this.#pump(lane);
@@ -141,7 +161,7 @@ export class DeliveryEngine {
     every(Math.max(50, Math.floor(this.s.leaseMs / 3)), () => this.#renew());
     every(15_000, () => this.#stats());
     every(1_000, async () => {
-      await sweepDone(this.d.c);
+      await sweepDone(this.d.c, 2000, 2000);
     });
     void this.#poll().catch(() => {});
   }
@@ -243,15 +263,47 @@ export class DeliveryEngine {
   }
 
   /**
-   * Newly recorded deliveries from this replica's intake: added to lanes
-   * held here, or their lanes are claimed. Unpins `pinned`.
+   * New deliveries from this replica's intake. `items` are queued in
+   * MongoDB already: added to lanes held here, or their lanes are claimed.
+   *
+   * `fast` (fast path, lanes in `pinned` only) have no queue entry: each
+   * accepted one is attempted at once (ordering and the floor apply as
+   * usual) and becomes durable when its finished record is written or a
+   * failed attempt queued it; intake acknowledges its JetStream message only
+   * then, or gives the stragglers queue entries ({@link spill}) after its
+   * window. Everything is added before any lane is pumped, so stream order
+   * holds across both kinds. Unpins `pinned`.
+   *
+   * @returns `tracked`: fast id → promise resolved when durable;
+   *   `rejected`: fast items whose lane is no longer held (intake queues them)
    */
-  offer(items: QueueDoc[], pinned: Set<string> = new Set()): void {
+  offer(
+    items: QueueDoc[],
+    pinned: Set<string> = new Set(),
+    fast: QueueDoc[] = [],
+  ): { tracked: Map<string, Promise<void>>; rejected: QueueDoc[] } {
     for (const id of pinned) {
       const lane = this.#lanes.get(id);
       if (lane) lane.pins = Math.max(0, lane.pins - 1);
     }
-    if (this.#stopping) return;
+    const tracked = new Map<string, Promise<void>>();
+    const rejected: QueueDoc[] = [];
+    if (this.#stopping) return { tracked, rejected: fast };
+    const touched = new Set<LaneState>();
+    for (const item of fast) {
+      const lane = this.#lanes.get(item.lane);
+      if (!lane || lane.dropped || lane.releasing) {
+        rejected.push(item);
+        continue;
+      }
+      // Not added: the lane knows it already (queued, or finished moments ago).
+      if (!lane.add(item)) continue;
+      let resolve!: () => void;
+      const durable = new Promise<void>((r) => (resolve = r));
+      this.#fast.set(item._id, { item, finishing: false, spilled: false, durable, resolve });
+      tracked.set(item._id, durable);
+      touched.add(lane);
+    }
     const byLane = new Map<string, QueueDoc[]>();
     for (const it of items) {
       const list = byLane.get(it.lane);
@@ -262,10 +314,95 @@ export class DeliveryEngine {
       const lane = this.#lanes.get(laneId);
       if (lane && !lane.dropped) {
         for (const doc of docs) lane.add({ ...doc });
-        this.#pump(lane);
+        touched.add(lane);
       } else {
         void this.#claim(laneId);
       }
+    }
+    for (const lane of touched) this.#pump(lane);
+    return { tracked, rejected };
+  }
+
+  /**
+   * Marks the fast-path deliveries among `ids` that are neither finished
+   * nor queued yet as spilled, and returns copies of them for intake to
+   * insert into the queue (then {@link settled}). Finished ones are left to
+   * the recorder.
+   */
+  spill(ids: Iterable<string>): QueueDoc[] {
+    const out: QueueDoc[] = [];
+    for (const id of ids) {
+      const fe = this.#fast.get(id);
+      if (!fe || fe.finishing || fe.spilled) continue;
+      fe.spilled = true;
+      out.push({ ...fe.item });
+    }
+    return out;
+  }
+
+  /** Spilled deliveries whose queue entries are written: durable now. */
+  settled(ids: Iterable<string>): void {
+    for (const id of ids) this.#durable(id);
+  }
+
+  /**
+   * A lane this replica no longer holds: its fast-path deliveries that are
+   * neither finished nor queued get queue entries now, so whoever holds the
+   * lane next (this replica included: a claim here waits for it) loads them
+   * from MongoDB in stream order.
+   */
+  #orphan(lane: LaneState): void {
+    const ids: string[] = [];
+    for (const fe of this.#fast.values()) if (fe.item.lane === lane.id) ids.push(fe.item._id);
+    const items = this.spill(ids);
+    if (items.length === 0) return;
+    const write = async () => {
+      for (let tries = 1; ; tries++) {
+        try {
+          await enqueue(this.d.c, items);
+          this.settled(items.map((i) => i._id));
+          this.d.metrics.spilled.inc(items.length);
+          return;
+        } catch (err) {
+          this.d.logger.warn(
+            { lane: lane.id, deliveries: items.length, err: (err as Error).message },
+            'queueing the deliveries of a dropped lane failed; retrying',
+          );
+          if (this.#stopping && tries >= 3) return;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    };
+    const done = (this.#spilling.get(lane.id) ?? Promise.resolve()).then(write);
+    this.#spilling.set(lane.id, done);
+    void done.finally(() => {
+      if (this.#spilling.get(lane.id) === done) this.#spilling.delete(lane.id);
+    });
+  }
+
+  #durable(id: string): void {
+    const fe = this.#fast.get(id);
+    if (!fe) return;
+    this.#fast.delete(id);
+    fe.resolve();
+  }
+
+  /**
+   * Writes a failed attempt's state to the delivery's queue entry, creating
+   * the entry when it is a fast-path delivery that has none yet.
+   */
+  async #persist(item: QueueDoc, set: Partial<QueueDoc>): Promise<void> {
+    const rest: Record<string, unknown> = { ...item };
+    for (const k of ['_id', ...Object.keys(set)]) delete rest[k];
+    await this.d.c.queue.updateOne(
+      { _id: item._id },
+      { $set: set, $setOnInsert: rest as Partial<QueueDoc> },
+      { upsert: true },
+    );
+    const fe = this.#fast.get(item._id);
+    if (fe) {
+      fe.spilled = true;
+      this.#durable(item._id);
     }
   }
 
@@ -304,6 +441,8 @@ export class DeliveryEngine {
     if (this.#stopping || this.#lanes.has(laneId) || this.#claiming.has(laneId)) return;
     this.#claiming.add(laneId);
     try {
+      // What this replica held of the lane before must be in the queue first.
+      await this.#spilling.get(laneId);
       const now = Date.now();
       const doc = await this.d.c.lanes.findOneAndUpdate(
         { _id: laneId, leaseUntil: { $lt: new Date(now) } },
@@ -325,6 +464,7 @@ export class DeliveryEngine {
       if (lane?.loading) {
         lane.dropped = true;
         this.#lanes.delete(laneId);
+        this.#orphan(lane);
         await this.d.c.lanes
           .updateOne(
             { _id: laneId, owner: this.owner },
@@ -403,6 +543,7 @@ export class DeliveryEngine {
         lane.dropped = true;
         if (lane.timer) clearTimeout(lane.timer);
         this.#lanes.delete(lane.id);
+        this.#orphan(lane);
         continue;
       }
       lane.leaseUntil = now + this.s.leaseMs;
@@ -551,6 +692,7 @@ export class DeliveryEngine {
         lane.dropped = true;
         if (lane.timer) clearTimeout(lane.timer);
         this.#lanes.delete(lane.id);
+        this.#orphan(lane);
         if (lane.size() > 0 && dueAt === FAR_FUTURE) void this.#claim(lane.id);
         return;
       }
@@ -721,10 +863,7 @@ export class DeliveryEngine {
       return;
     }
     if (verdict === 'gone') {
-      await this.d.c.queue.updateOne(
-        { _id: item._id },
-        { $set: { attempts: attempt, lastStatusCode: 410, lastError: error } },
-      );
+      await this.#persist(item, { attempts: attempt, lastStatusCode: 410, lastError: error });
       await this.#disable(ep, 'gone', item);
       return;
     }
@@ -732,10 +871,11 @@ export class DeliveryEngine {
     if (!ep.failingSince)
       void this.d.endpoints.setFailingSince(ep.id, new Date(now)).catch(() => {});
     else if (now - ep.failingSince.getTime() > this.s.disableAfterMs) {
-      await this.d.c.queue.updateOne(
-        { _id: item._id },
-        { $set: { attempts: attempt, lastStatusCode: item.lastStatusCode, lastError: error } },
-      );
+      await this.#persist(item, {
+        attempts: attempt,
+        lastStatusCode: item.lastStatusCode,
+        lastError: error,
+      });
       await this.#disable(ep, 'failing', item);
       return;
     }
@@ -795,17 +935,12 @@ export class DeliveryEngine {
       { attempt, statusCode: r.statusCode, error, retryInMs: delay },
       'webhook attempt failed; retry scheduled',
     );
-    await this.d.c.queue.updateOne(
-      { _id: item._id },
-      {
-        $set: {
-          attempts: attempt,
-          dueAt: item.dueAt,
-          lastStatusCode: item.lastStatusCode,
-          lastError: error,
-        },
-      },
-    );
+    await this.#persist(item, {
+      attempts: attempt,
+      dueAt: item.dueAt,
+      lastStatusCode: item.lastStatusCode,
+      lastError: error,
+    });
   }
 
   #finish(
@@ -817,7 +952,10 @@ export class DeliveryEngine {
   ): void {
     const { lane: _lane, dueAt: _due, ...rest } = item;
     const record: DeliveryDoc = { ...rest, status, completedAt: new Date() };
-    this.d.recorder.finish(record);
+    const fe = this.#fast.get(item._id);
+    if (fe) fe.finishing = true;
+    // A fast-path delivery that never got a queue entry needs no done marker.
+    this.d.recorder.finish(record, !fe || fe.spilled);
     lane.finish(q, item, sessionId);
     this.d.metrics.deliveries.inc({ outcome: status, endpoint: item.endpointId });
   }

@@ -118,8 +118,15 @@ export class Recorder {
   /** Ids finished but not yet removed from the queue (a reload must skip them). */
   readonly pendingIds = new Set<string>();
 
-  /** Called after every successful flush (the engine resumes when it held back). */
-  onFlushed: () => void = () => {};
+  /**
+   * Called after every successful flush with the ids of the finished
+   * deliveries it wrote (the engine resumes when it held back, and
+   * fast-path deliveries become durable).
+   */
+  onFlushed: (finishedIds: string[]) => void = () => {};
+
+  /** Finished deliveries that were never queued in MongoDB (no `done` marker needed). */
+  readonly #unmarked = new Set<string>();
 
   /** Buffers one attempt. */
   attempt(a: AttemptDoc): void {
@@ -127,8 +134,14 @@ export class Recorder {
     this.#schedule();
   }
 
-  /** Buffers a finished delivery (removed from the queue at the next flush). */
-  finish(d: DeliveryDoc): void {
+  /**
+   * Buffers a finished delivery (removed from the queue at the next flush).
+   * `queued`: false for a fast-path delivery that never had a queue entry,
+   * which then gets no `done` marker either.
+   */
+  finish(d: DeliveryDoc, queued = true): void {
+    if (queued) this.#unmarked.delete(d._id);
+    else this.#unmarked.add(d._id);
     this.#finished.push(d);
     this.pendingIds.add(d._id);
     this.#schedule();
@@ -163,7 +176,7 @@ export class Recorder {
         finished.length > 0 ? this.#writeFinished(finished) : undefined,
         attempts.length > 0 ? insertIgnoringDuplicates(this.c.attempts, attempts) : undefined,
       ]);
-      this.onFlushed();
+      this.onFlushed(finished.map((d) => d._id));
     } catch (err) {
       this.#finished.unshift(...finished);
       this.#attempts.unshift(...attempts);
@@ -178,16 +191,18 @@ export class Recorder {
     for (const d of finished.filter((f) => dups.has(f._id))) {
       await this.c.deliveries.replaceOne({ _id: d._id }, d, { upsert: true });
     }
-    const marks: DoneDoc[] = finished.map((d) => ({
-      _id: d._id,
-      attempts: d.attempts,
-      at: d.completedAt,
-    }));
-    const again = await insertIgnoringDuplicates(this.c.done, marks);
+    const marks: DoneDoc[] = finished
+      .filter((d) => !this.#unmarked.has(d._id))
+      .map((d) => ({ _id: d._id, attempts: d.attempts, at: d.completedAt }));
+    const again =
+      marks.length > 0 ? await insertIgnoringDuplicates(this.c.done, marks) : new Set<string>();
     for (const m of marks.filter((x) => again.has(x._id))) {
       await this.c.done.replaceOne({ _id: m._id }, m, { upsert: true });
     }
-    for (const d of finished) this.pendingIds.delete(d._id);
+    for (const d of finished) {
+      this.pendingIds.delete(d._id);
+      this.#unmarked.delete(d._id);
+    }
   }
 
   /** Flushes and stops the timer. */
@@ -230,12 +245,18 @@ function writeErrorsOf(err: unknown): Array<{ code?: number; index?: number }> {
 /**
  * Removes finished entries from the queue and their markers: one bulk
  * delete per distinct attempt count (an entry re-queued by a replay has
- * at least as many attempts as its marker and is kept).
+ * at least as many attempts as its marker and is kept). Markers younger
+ * than `minAgeMs` are left for a later sweep.
  *
  * @returns the number of markers swept
  */
-export async function sweepDone(c: Collections, max = 2000): Promise<number> {
-  const marks = await c.done.find({}).limit(max).toArray();
+export async function sweepDone(c: Collections, max = 2000, minAgeMs = 0): Promise<number> {
+  const cutoff = Date.now() - minAgeMs;
+  // Young markers wait: a fast-path delivery spilled to the queue while its
+  // attempt finished may still have its queue insert on the way.
+  const marks = (await c.done.find({}).limit(max).toArray()).filter(
+    (m) => m.at.getTime() <= cutoff,
+  );
   if (marks.length === 0) return 0;
   const byAttempts = new Map<number, string[]>();
   for (const m of marks) {
