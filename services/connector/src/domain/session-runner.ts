@@ -346,10 +346,12 @@ export class SessionRunner {
    * publish a debounced connection_lost, keepalive (updates.getState).
    */
   tick(now: number): void {
-    if (this.busy || this.isStopped()) return;
+    if (this.isStopped()) return;
     const s = this.deps.settings;
+    // An outage longer than the debounce is reported even while a reconnect
+    // attempt is still running (a slow attempt must not hide it).
     if (
-      this.status === 'down' &&
+      (this.status === 'down' || this.status === 'connecting') &&
       this.lostAt &&
       !this.lostPublished &&
       now - this.lostAt.getTime() >= s.debounceMs
@@ -360,6 +362,7 @@ export class SessionRunner {
       );
       this.writeStatus('disconnected');
     }
+    if (this.busy) return;
     if (this.status === 'down' && now >= this.nextAttemptAt) {
       this.deps.metrics.reconnects.inc();
       this.busy = true;
