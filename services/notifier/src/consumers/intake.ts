@@ -322,7 +322,7 @@ export class Intake {
       fastOk && pinned.has(i.lane) && !recheck.has(i._id) && i.streamSeq <= upTo;
     const queuedLanes = new Set(items.filter((i) => !eligible(i)).map((i) => i.lane));
     // Handed over before any await, while the pinned lanes are certainly held.
-    const { tracked } = this.o.engine.offer(
+    const tracked = this.o.engine.offer(
       [],
       new Set(),
       items.filter((i) => eligible(i) && !queuedLanes.has(i.lane)),
@@ -403,28 +403,8 @@ export class Intake {
         new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.o.fastPathMs))),
       ]);
       clearTimeout(timer);
-      const spilled = inTime ? [] : this.o.engine.spill(tracked.keys());
-      if (spilled.length > 0) {
-        for (;;) {
-          try {
-            const held = new Set(this.o.engine.heldLanes());
-            await enqueue(this.o.c, spilled, held);
-            this.o.engine.settled(spilled.map((i) => i._id));
-            this.o.engine.wake(
-              [...new Set(spilled.map((i) => i.lane))].filter((l) => !held.has(l)),
-            );
-            this.o.metrics.spilled.inc(spilled.length);
-            break;
-          } catch (err) {
-            this.o.logger.error(
-              { err: (err as Error).message, deliveries: spilled.length },
-              'queueing fast-path deliveries failed; retrying',
-            );
-            await new Promise((r) => setTimeout(r, 1000));
-            if (this.#stopped && this.#messages === undefined) return;
-          }
-        }
-      }
+      // Gave up while stopping: not acknowledged, so redelivered elsewhere.
+      if (!inTime && !(await this.o.engine.queueFast(tracked.keys()))) return;
       await all;
       await Promise.all(messages.map((m) => m.ackAck().catch(() => false)));
       await this.#announce([]);

@@ -270,32 +270,28 @@ export class DeliveryEngine {
    * accepted one is attempted at once (ordering and the floor apply as
    * usual) and becomes durable when its finished record is written or a
    * failed attempt queued it; intake acknowledges its JetStream message only
-   * then, or gives the stragglers queue entries ({@link spill}) after its
+   * then, or gives the stragglers queue entries ({@link queueFast}) after its
    * window. Everything is added before any lane is pumped, so stream order
    * holds across both kinds. Unpins `pinned`.
    *
-   * @returns `tracked`: fast id → promise resolved when durable;
-   *   `rejected`: fast items whose lane is no longer held (intake queues them)
+   * @returns fast id → promise resolved when durable (a fast item whose lane
+   *   is no longer held is not in it: the caller queues it)
    */
   offer(
     items: QueueDoc[],
     pinned: Set<string> = new Set(),
     fast: QueueDoc[] = [],
-  ): { tracked: Map<string, Promise<void>>; rejected: QueueDoc[] } {
+  ): Map<string, Promise<void>> {
     for (const id of pinned) {
       const lane = this.#lanes.get(id);
       if (lane) lane.pins = Math.max(0, lane.pins - 1);
     }
     const tracked = new Map<string, Promise<void>>();
-    const rejected: QueueDoc[] = [];
-    if (this.#stopping) return { tracked, rejected: fast };
+    if (this.#stopping) return tracked;
     const touched = new Set<LaneState>();
     for (const item of fast) {
       const lane = this.#lanes.get(item.lane);
-      if (!lane || lane.dropped || lane.releasing) {
-        rejected.push(item);
-        continue;
-      }
+      if (!lane || lane.dropped || lane.releasing) continue;
       // Not added: the lane knows it already (queued, or finished moments ago).
       if (!lane.add(item)) continue;
       let resolve!: () => void;
@@ -320,29 +316,43 @@ export class DeliveryEngine {
       }
     }
     for (const lane of touched) this.#pump(lane);
-    return { tracked, rejected };
+    return tracked;
   }
 
   /**
-   * Marks the fast-path deliveries among `ids` that are neither finished
-   * nor queued yet as spilled, and returns copies of them for intake to
-   * insert into the queue (then {@link settled}). Finished ones are left to
-   * the recorder.
+   * Gives the fast-path deliveries among `ids` that are neither finished nor
+   * queued yet their queue entries (finished ones are left to the recorder),
+   * wakes their lanes when held elsewhere, and resolves once written: they
+   * are durable then. Retries MongoDB errors; gives up only while stopping.
+   *
+   * @returns false when it gave up
    */
-  spill(ids: Iterable<string>): QueueDoc[] {
-    const out: QueueDoc[] = [];
+  async queueFast(ids: Iterable<string>): Promise<boolean> {
+    const items: QueueDoc[] = [];
     for (const id of ids) {
       const fe = this.#fast.get(id);
       if (!fe || fe.finishing || fe.spilled) continue;
       fe.spilled = true;
-      out.push({ ...fe.item });
+      items.push({ ...fe.item });
     }
-    return out;
-  }
-
-  /** Spilled deliveries whose queue entries are written: durable now. */
-  settled(ids: Iterable<string>): void {
-    for (const id of ids) this.#durable(id);
+    if (items.length === 0) return true;
+    for (let tries = 1; ; tries++) {
+      try {
+        const held = new Set(this.#lanes.keys());
+        await enqueue(this.d.c, items, held);
+        for (const i of items) this.#durable(i._id);
+        this.d.metrics.spilled.inc(items.length);
+        this.wake([...new Set(items.map((i) => i.lane))].filter((l) => !held.has(l)));
+        return true;
+      } catch (err) {
+        this.d.logger.warn(
+          { deliveries: items.length, err: (err as Error).message },
+          'queueing fast-path deliveries failed; retrying',
+        );
+        if (this.#stopping && tries >= 3) return false;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   /**
@@ -354,26 +364,10 @@ export class DeliveryEngine {
   #orphan(lane: LaneState): void {
     const ids: string[] = [];
     for (const fe of this.#fast.values()) if (fe.item.lane === lane.id) ids.push(fe.item._id);
-    const items = this.spill(ids);
-    if (items.length === 0) return;
-    const write = async () => {
-      for (let tries = 1; ; tries++) {
-        try {
-          await enqueue(this.d.c, items);
-          this.settled(items.map((i) => i._id));
-          this.d.metrics.spilled.inc(items.length);
-          return;
-        } catch (err) {
-          this.d.logger.warn(
-            { lane: lane.id, deliveries: items.length, err: (err as Error).message },
-            'queueing the deliveries of a dropped lane failed; retrying',
-          );
-          if (this.#stopping && tries >= 3) return;
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
-    };
-    const done = (this.#spilling.get(lane.id) ?? Promise.resolve()).then(write);
+    if (ids.length === 0) return;
+    const done = (this.#spilling.get(lane.id) ?? Promise.resolve()).then(async () => {
+      await this.queueFast(ids);
+    });
     this.#spilling.set(lane.id, done);
     void done.finally(() => {
       if (this.#spilling.get(lane.id) === done) this.#spilling.delete(lane.id);
