@@ -3,10 +3,14 @@
  *   npx tsx bench/notifier.ts    (BENCH_EVENTS=5000 BENCH_RATE=1000 BENCH_SECONDS=10 to change)
  *
  * Against real NATS + MongoDB-wire (packages/testinfra: NATS_URL / MONGO_URL
- * when set, else it starts its own) with the notifier in-process (production
- * defaults, except http/127.0.0.1 allowed) and node:http receivers on
- * 127.0.0.1 in the same process, so every figure shares two cores with the
- * receivers, the publisher and the database.
+ * when set, else it starts its own) with the notifier as its own process,
+ * started as in production (`services/notifier/src/main.ts`, production
+ * defaults, OpenTelemetry on without an exporter, except http/127.0.0.1
+ * allowed), and node:http receivers on 127.0.0.1 plus the publisher in this
+ * process: every figure shares two cores with the receivers, the publisher,
+ * nats-server and the database. The notifier's CPU time per delivery is
+ * printed too (from /proc, user + system). BENCH_PROFILE_DIR=<dir> writes a
+ * V8 CPU profile of the notifier there (open it in Chrome DevTools).
  *
  * 1. Throughput: BENCH_EVENTS events published as fast as possible, each
  *    delivered to 4 endpoints; deliveries/s from the first publish to the
@@ -34,13 +38,15 @@ import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import pino from 'pino';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ChatType } from '@tgbridge/proto/common/v1/common';
 import { Event } from '@tgbridge/proto/events/v1/events';
 import { eventSubject } from '@tgbridge/proto/subjects';
 import { startInfra, uniqueDbUrl, uniqueName } from '@tgbridge/testinfra';
-import { createNotifier } from '../services/notifier/src/app.js';
-import { loadNotifierConfig } from '../services/notifier/src/config.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -151,6 +157,35 @@ async function rawPosts(targets: Rx[], total: number, concurrency: number): Prom
   return total / s;
 }
 
+/** Starts the notifier as in production (its logs shown when BENCH_LOG_LEVEL is set). */
+function startNotifier(env: Record<string, string>): ChildProcess {
+  const prof = process.env.BENCH_PROFILE_DIR;
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const p = spawn(
+    process.execPath,
+    [...flags, '--import', 'tsx', 'services/notifier/src/main.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' },
+      stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
+    },
+  );
+  p.once('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') {
+      console.error(`notifier exited (${code ?? signal})`);
+      process.exit(1);
+    }
+  });
+  return p;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100/s here)
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function backendOf(url: string, source: string): Promise<string> {
   const { MongoClient } = await import('mongodb');
   const client = new MongoClient(url);
@@ -186,7 +221,6 @@ async function main(): Promise<void> {
     MONGO_URL: uniqueDbUrl(infra.mongoUrl, 'bench_notifier'),
     SESSION_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     METRICS_PORT: '0',
-    LOG_LEVEL: 'warn',
     EVENTS_STREAM: streamName,
     NOTIFIER_EVENTS_FILTER: `tg.evt.${tenant}.>`,
     NOTIFIER_CONSUMER: uniqueName('bench'),
@@ -194,10 +228,7 @@ async function main(): Promise<void> {
     WEBHOOK_ALLOW_HTTP: 'true',
     WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
   };
-  const notifier = createNotifier(loadNotifierConfig(env), {
-    logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }),
-  });
-  await notifier.start();
+  const notifier = startNotifier(env);
   const api = async (op: string, body: Record<string, unknown>) =>
     (
       await nc.request(
@@ -208,6 +239,21 @@ async function main(): Promise<void> {
     ).json<{
       endpoint: { id: string };
     }>();
+  // ready once its API answers (serving starts just before its intake consumer)
+  for (const until = Date.now() + 60_000; ;) {
+    try {
+      await nc.request(
+        `${env.NOTIFIER_SUBJECT_PREFIX}.endpoints.list`,
+        JSON.stringify({ tenant_id: tenant }),
+        { timeout: 1000 },
+      );
+      break;
+    } catch {
+      if (Date.now() > until) throw new Error('the notifier did not start within 60 s');
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+  }
+  await new Promise((ok) => setTimeout(ok, 1000));
   const publish = async (e: Event) => {
     const sent = performance.now() + performance.timeOrigin;
     await js.publish(eventSubject(e), JSON.stringify(Event.toJSON(e)), { msgID: e.eventId });
@@ -228,6 +274,7 @@ async function main(): Promise<void> {
   );
   const ids1: string[] = [];
   for (const r of t1) ids1.push((await api('create', { url: `${r.url}/hook` })).endpoint.id);
+  const cpu1 = cpuMs(notifier.pid!);
   const start1 = performance.now() + performance.timeOrigin;
   const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < EVENTS; i++) {
@@ -238,10 +285,14 @@ async function main(): Promise<void> {
   const published1 = performance.now() + performance.timeOrigin;
   while (t1.some((r) => r.got.size < EVENTS)) await new Promise((ok) => setTimeout(ok, 20));
   const end1 = Math.max(...t1.flatMap((r) => [...r.got.values()]));
+  const notifierCpu = cpuMs(notifier.pid!) - cpu1;
   const deliveries = EVENTS * t1.length;
   const rate = deliveries / ((end1 - start1) / 1000);
   say(
     `throughput: ${EVENTS} events x ${t1.length} endpoints = ${deliveries} deliveries in ${((end1 - start1) / 1000).toFixed(2)} s → ${Math.round(rate)} deliveries/s (${Math.round(EVENTS / ((end1 - start1) / 1000))} events/s; publishing took ${((published1 - start1) / 1000).toFixed(2)} s); ${(rate / baseline).toFixed(3)} x baseline, ${(rate / 5000).toFixed(3)} x target 5,000/s`,
+  );
+  say(
+    `notifier CPU: ${(notifierCpu / 1000).toFixed(2)} s for ${deliveries} deliveries = ${((notifierCpu * 1000) / deliveries).toFixed(0)} µs per delivery (${((notifierCpu / (end1 - start1)) * 100).toFixed(0)} % of one core)`,
   );
   for (const id of ids1) await api('delete', { id });
 
@@ -293,7 +344,9 @@ async function main(): Promise<void> {
     `healthy endpoints' p99 with one dead endpoint / all healthy = ${(p99Dead / p99Healthy).toFixed(2)}`,
   );
 
-  await notifier.stop();
+  const stopped = new Promise((ok) => notifier.once('exit', ok));
+  notifier.kill('SIGTERM');
+  await stopped;
   for (const r of [...t1, ...healthy, dead]) {
     r.server.closeAllConnections();
     r.server.close();

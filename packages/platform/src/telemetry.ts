@@ -60,7 +60,20 @@ export interface TelemetryOptions {
   spanProcessors?: SpanProcessor[];
   /** Turn auto-instrumentations off (default on). */
   instrumentations?: boolean;
+  /**
+   * Instrumentations to leave out, by name (see {@link InstrumentationName}).
+   * Default: `OTEL_NODE_DISABLED_INSTRUMENTATIONS` (comma-separated), the
+   * variable OpenTelemetry JS's auto-instrumentations read.
+   */
+  disabledInstrumentations?: string;
 }
+
+type SdkInstrumentation = NonNullable<
+  NonNullable<ConstructorParameters<typeof NodeSDK>[0]>['instrumentations']
+>[number];
+
+/** Names of the auto-instrumentations, for `OTEL_NODE_DISABLED_INSTRUMENTATIONS`. */
+export type InstrumentationName = 'http' | 'undici' | 'grpc' | 'mongodb' | 'pino' | 'fastify';
 
 /** A started SDK. */
 export interface Telemetry {
@@ -81,6 +94,29 @@ class DiscardingSpanProcessor implements SpanProcessor {
 let started: Telemetry | undefined;
 
 /**
+ * `db.query.text` of a MongoDB command: its shape with every value replaced
+ * by `?` (as the instrumentation's default does) and arrays cut to their
+ * first element plus a count, so a bulk insert of 500 documents costs as
+ * much as one.
+ */
+export function mongoStatement(command: Record<string, unknown>): string {
+  const seen = new WeakSet<object>();
+  const counts = new WeakSet<object>();
+  return JSON.stringify(command, function (this: unknown, _key, value: unknown) {
+    if (typeof this === 'object' && this !== null && counts.has(this)) return value;
+    if (typeof value !== 'object' || value === null) return '?';
+    if (seen.has(value)) return '[Circular]';
+    seen.add(value);
+    if (Array.isArray(value) && value.length > 1) {
+      const more = { more: value.length - 1 };
+      counts.add(more);
+      return [value[0], more];
+    }
+    return value;
+  });
+}
+
+/**
  * Starts OpenTelemetry once per process (later calls return the first
  * instance).
  */
@@ -96,18 +132,32 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
           ),
         ]
       : [new DiscardingSpanProcessor()]);
+  const disabled = new Set(
+    (opts.disabledInstrumentations ?? process.env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  );
+  const available: Record<InstrumentationName, () => SdkInstrumentation> = {
+    // untraced() code (a webhook attempt records its own span) skips it wholly:
+    // a suppressed span alone still costs the patched request its bookkeeping
+    http: () =>
+      new HttpInstrumentation({
+        ignoreOutgoingRequestHook: () => core.isTracingSuppressed(context.active()),
+      }),
+    undici: () => new UndiciInstrumentation(),
+    grpc: () => new GrpcInstrumentation(),
+    mongodb: () => new MongoDBInstrumentation({ dbStatementSerializer: mongoStatement }),
+    // logging.ts adds trace ids itself (works without module patching).
+    pino: () => new PinoInstrumentation({ disableLogCorrelation: true, disableLogSending: true }),
+    fastify: () => new FastifyOtelInstrumentation({ registerOnInitialization: true }),
+  };
   const instrumentations =
     opts.instrumentations === false
       ? []
-      : [
-          new HttpInstrumentation(),
-          new UndiciInstrumentation(),
-          new GrpcInstrumentation(),
-          new MongoDBInstrumentation(),
-          // logging.ts adds trace ids itself (works without module patching).
-          new PinoInstrumentation({ disableLogCorrelation: true, disableLogSending: true }),
-          new FastifyOtelInstrumentation({ registerOnInitialization: true }),
-        ];
+      : Object.entries(available)
+          .filter(([name]) => !disabled.has(name))
+          .map(([, make]) => make());
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: opts.serviceName,
@@ -296,4 +346,14 @@ async function endingSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
   } finally {
     span.end();
   }
+}
+
+/**
+ * Runs `fn` with the auto-instrumentations' tracing suppressed (no http /
+ * MongoDB client span, no header injection of their own): for code that
+ * records its own span and sends its own `traceparent`, such as a webhook
+ * attempt. Spans started explicitly with a parent context are unaffected.
+ */
+export function untraced<T>(fn: () => T): T {
+  return context.with(core.suppressTracing(context.active()), fn);
 }

@@ -6,6 +6,7 @@ import {
   extractTraceContext,
   getTracer,
   injectTraceHeaders,
+  mongoStatement,
   startTelemetry,
   traceHandle,
   traceRequest,
@@ -73,5 +74,19 @@ describe('telemetry', () => {
     expect(server.spanContext().traceId).toBe(client.spanContext().traceId);
     expect(client.attributes['messaging.operation.name']).toBe('request');
     expect(spans.filter((s) => s.name === 'send tg.cmd').map((s) => s.status.code)).toEqual([0, 2]);
+  });
+
+  it('a MongoDB statement shows the command shape: values scrubbed, bulk arrays cut to one', () => {
+    const docs = Array.from({ length: 500 }, (_, i) => ({ _id: `d${i}`, body: 'secret text' }));
+    const text = mongoStatement({ insert: 'deliveries', documents: docs, ordered: false });
+    expect(JSON.parse(text)).toEqual({
+      insert: '?',
+      documents: [{ _id: '?', body: '?' }, { more: 499 }],
+      ordered: '?',
+    });
+    expect(text).not.toContain('secret');
+    expect(mongoStatement({ find: 'q', filter: { lane: 'x', attempts: { $lt: 3 } } })).toBe(
+      '{"find":"?","filter":{"lane":"?","attempts":{"$lt":"?"}}}',
+    );
   });
 });

@@ -98,6 +98,12 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
       c = collections(mongo.db!);
       await ensureIndexes(c, config.WEBHOOK_RETENTION_MS);
       const batch = config.NOTIFIER_INTAKE_BATCH;
+      // well inside the lane lease, so a lane's fast-path deliveries are
+      // queued long before a missed renewal could hand the lane to another replica
+      const fastPathMs = Math.min(
+        config.NOTIFIER_FAST_PATH_MS,
+        Math.floor(config.WEBHOOK_LEASE_MS / 4),
+      );
       const streams = await ensureStreams(
         nc,
         {
@@ -147,6 +153,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
           disableAfterMs: config.WEBHOOK_DISABLE_AFTER_MS,
           circuitCooldownMs: config.WEBHOOK_CIRCUIT_COOLDOWN_MS,
           userAgent: config.WEBHOOK_USER_AGENT,
+          fastPathMs,
         },
       );
       const eng = engine;
@@ -193,9 +200,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
         consumer: config.NOTIFIER_CONSUMER,
         batch,
         ackWaitMs: config.NOTIFIER_ACK_WAIT_MS,
-        // well inside the lane lease, so a lane's fast-path deliveries are
-        // queued long before a missed renewal could hand the lane to another replica
-        fastPathMs: Math.min(config.NOTIFIER_FAST_PATH_MS, Math.floor(config.WEBHOOK_LEASE_MS / 4)),
+        fastPathMs,
         partitions: config.WEBHOOK_LANE_PARTITIONS,
         c,
         endpoints,

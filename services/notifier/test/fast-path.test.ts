@@ -131,6 +131,38 @@ describe('fast path', () => {
     expect(rx.received.filter((id) => id === e.eventId)).toHaveLength(1);
   });
 
+  it('a stalled endpoint gets no fast-path deliveries: a new event is queued and acked at once', async () => {
+    const { agent } = await heldLane();
+    await waitFor(async () => (await ackPending()) === 0, 10_000, 'warm-up acked');
+    // e1 hangs at the receiver: the endpoint has a request in flight and no progress
+    const e1 = messageEvent({ tenant: TENANT, agent, session: crypto.randomUUID() });
+    rx.hold.add(e1.eventId);
+    await bus.publish(e1);
+    await waitFor(() => rx.held.has(e1.eventId), 10_000, 'e1 in flight');
+    // past the stall threshold (a quarter of the 600 ms window), inside the window
+    await new Promise((r) => setTimeout(r, 250));
+    // another session of the same endpoint: nothing ahead of it in its lane
+    const e2 = messageEvent({ tenant: TENANT, agent, session: crypto.randomUUID() });
+    rx.hold.add(e2.eventId);
+    await bus.publish(e2);
+    await waitFor(() => rx.held.has(e2.eventId), 10_000, 'e2 in flight');
+    // Queued before its attempt (a fast-path delivery has no entry inside its
+    // window), so its message did not wait for the stalled endpoint.
+    expect(await queued(e2.eventId)).toBe(1);
+    rx.release(e1.eventId);
+    rx.release(e2.eventId);
+    await waitFor(async () => (await ackPending()) === 0, 10_000, 'messages acked');
+    for (const e of [e1, e2]) {
+      const d = await waitFor(
+        () => notifier.collections.deliveries.findOne({ eventId: e.eventId }),
+        10_000,
+        'delivery recorded',
+      );
+      expect(d.status).toBe('delivered');
+      expect(rx.received.filter((id) => id === e.eventId)).toHaveLength(1);
+    }
+  });
+
   it('a delivery still in flight after the window is queued, and the message acked then', async () => {
     const { agent, session } = await heldLane();
     const e = messageEvent({ tenant: TENANT, agent, session });

@@ -76,6 +76,20 @@ export async function readAckFloor(
   return info.num_ack_pending === 0 ? Math.max(floor, info.delivered.stream_seq) : floor;
 }
 
+/**
+ * Acknowledges `messages`: plain acks, then a double ack on the last one.
+ * The server handles one connection's acks in order, so once the last is
+ * confirmed the consumer's ack floor includes all of them (one round trip
+ * per batch instead of one per message). A lost ack only means a
+ * redelivery, which intake recognises.
+ */
+async function ackAll(messages: JsMsg[]): Promise<void> {
+  const last = messages.at(-1);
+  if (!last) return;
+  for (const m of messages) if (m !== last) m.ack();
+  await last.ackAck().catch(() => false);
+}
+
 /** The running intake loop. */
 export class Intake {
   #messages: ConsumerMessages | undefined;
@@ -354,7 +368,7 @@ export class Intake {
     const fastSeqs = new Set(fastItems.map((i) => i.streamSeq));
     const ackNow = good.filter((m) => !fastSeqs.has(m.seq));
     const later = good.filter((m) => fastSeqs.has(m.seq));
-    await Promise.all(ackNow.map((m) => m.ackAck().catch(() => false)));
+    await ackAll(ackNow);
     for (const span of spans) span.end();
     const t2 = performance.now();
     if (later.length > 0) this.#track(this.#settle(later, tracked));
@@ -406,7 +420,7 @@ export class Intake {
       // Gave up while stopping: not acknowledged, so redelivered elsewhere.
       if (!inTime && !(await this.o.engine.queueFast(tracked.keys()))) return;
       await all;
-      await Promise.all(messages.map((m) => m.ackAck().catch(() => false)));
+      await ackAll(messages);
       await this.#announce([]);
     } finally {
       for (const m of messages) this.#waiting.delete(m);

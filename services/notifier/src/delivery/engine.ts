@@ -65,6 +65,8 @@ export interface EngineSettings {
   disableAfterMs: number;
   circuitCooldownMs: number;
   userAgent: string;
+  /** Fast-path window (ms), as intake uses it; 0 when the fast path is off. */
+  fastPathMs: number;
 }
 
 /** Dependencies of the engine. */
@@ -85,7 +87,13 @@ export interface EngineDeps {
  * written; beyond it no new attempt starts. Bounds the duplicates a crash
  * can cause to this plus the requests in flight.
  */
-export const MAX_UNRECORDED = 512;
+export const MAX_UNRECORDED = 1024;
+
+/**
+ * A fast-path delivery may have at most this many deliveries of its
+ * session ahead of it in its lane; more means a backlog, and it is queued.
+ */
+export const FAST_BACKLOG = 32;
 
 /**
  * A fast-path delivery: handed to a held lane straight from intake, before
@@ -115,11 +123,16 @@ export class DeliveryEngine {
   readonly #claiming = new Set<string>();
   readonly #circuits = new Map<string, CircuitBreaker>();
   readonly #perEndpoint = new Map<string, number>();
+  /** Per endpoint: requests in flight and when one last started from idle or finished (epoch ms). */
+  readonly #flow = new Map<string, { inFlight: number; lastProgress: number }>();
   #inFlight = 0;
   /** Delivery ids being attempted right now (a reload must not queue them twice). */
   readonly #attempting = new Set<string>();
   #floor = 0;
-  #floorWaiting = false;
+  /** Lanes with a head beyond the known ack floor (pumped when it rises). */
+  readonly #floorWaiters = new Set<LaneState>();
+  /** Per endpoint: lanes that found no free slot (pumped when one frees). */
+  readonly #slotWaiters = new Map<string, Set<LaneState>>();
   #timers: NodeJS.Timeout[] = [];
   #heldBack = false;
   #stopping = false;
@@ -199,10 +212,9 @@ export class DeliveryEngine {
   setFloor(floor: number): void {
     if (floor <= this.#floor) return;
     this.#floor = floor;
-    if (this.#floorWaiting) {
-      this.#floorWaiting = false;
-      for (const lane of this.#lanes.values()) this.#pump(lane);
-    }
+    const waiting = [...this.#floorWaiters];
+    this.#floorWaiters.clear();
+    for (const lane of waiting) this.#pump(lane);
   }
 
   /** The known ack floor. */
@@ -214,7 +226,7 @@ export class DeliveryEngine {
   debugState(): Record<string, unknown> {
     return {
       floor: this.#floor,
-      floorWaiting: this.#floorWaiting,
+      floorWaiting: this.#floorWaiters.size > 0,
       heldBack: this.#heldBack,
       unrecorded: this.d.recorder.pendingIds.size,
       inFlight: this.#inFlight,
@@ -289,9 +301,10 @@ export class DeliveryEngine {
     const tracked = new Map<string, Promise<void>>();
     if (this.#stopping) return tracked;
     const touched = new Set<LaneState>();
+    const admit = this.#fastAdmission();
     for (const item of fast) {
       const lane = this.#lanes.get(item.lane);
-      if (!lane || lane.dropped || lane.releasing) continue;
+      if (!lane || !admit(lane, item)) continue;
       // Not added: the lane knows it already (queued, or finished moments ago).
       if (!lane.add(item)) continue;
       let resolve!: () => void;
@@ -317,6 +330,55 @@ export class DeliveryEngine {
     }
     for (const lane of touched) this.#pump(lane);
     return tracked;
+  }
+
+  /**
+   * The fast path's admission check for one {@link offer} call: a delivery
+   * goes fast only when it can be attempted (almost) at once — its lane is
+   * held and loaded, its endpoint enabled with a closed circuit and not
+   * stalled (requests in flight and none finished for a quarter of the
+   * window), and its session has at most {@link FAST_BACKLOG} deliveries
+   * ahead of it in the lane, none of them waiting for a retry. Anything
+   * else is queued first and its message acknowledged at once, so a slow or
+   * dead endpoint never holds JetStream messages (and with them the
+   * consumer's MaxAckPending window shared by all endpoints). Once one
+   * delivery of a lane is refused, the lane's later ones in the call are
+   * refused too (they must not overtake it).
+   *
+   * @returns a predicate to call once per candidate, in stream order
+   */
+  #fastAdmission(): (lane: LaneState, item: QueueDoc) => boolean {
+    const refused = new Set<string>();
+    const backlog = new Map<string, number>();
+    const now = Date.now();
+    const stallMs = Math.max(50, Math.floor(this.s.fastPathMs / 4));
+    return (lane, item) => {
+      if (refused.has(lane.id)) return false;
+      const ep = this.d.endpoints.cached(lane.endpointId);
+      const key = `${lane.id} ${item.sessionId}`;
+      const q = lane.sessions.get(item.sessionId);
+      const ahead = backlog.get(key) ?? q?.items.length ?? 0;
+      const flow = this.#flow.get(lane.endpointId);
+      const stalled = flow !== undefined && flow.inFlight > 0 && now - flow.lastProgress > stallMs;
+      const ok =
+        !lane.dropped &&
+        !lane.releasing &&
+        !lane.loading &&
+        ep !== undefined &&
+        ep.enabled &&
+        !stalled &&
+        this.#circuit(ep.id).state() === 'closed' &&
+        lane.leaseUntil - now >= Math.min(1000, this.s.leaseMs / 4) &&
+        ahead <= FAST_BACKLOG &&
+        // a head waiting for its retry holds the session back for longer than the window
+        !(q?.items[0] && q.items[0].dueAt.getTime() > now);
+      if (!ok) {
+        refused.add(lane.id);
+        return false;
+      }
+      backlog.set(key, ahead + 1);
+      return true;
+    };
   }
 
   /**
@@ -420,7 +482,7 @@ export class DeliveryEngine {
       if (this.#stopping) return;
       if (!this.#lanes.has(_id)) await this.#claim(_id);
     }
-    if (this.#floorWaiting) {
+    if (this.#floorWaiters.size > 0) {
       const floor = await this.d.readFloor();
       if (floor > this.#floor) this.setFloor(floor);
       else for (const lane of this.#lanes.values()) this.#pump(lane);
@@ -632,14 +694,19 @@ export class DeliveryEngine {
       const due = head.dueAt.getTime();
       minDue = Math.min(minDue, due);
       if (head.streamSeq > this.#floor) {
-        this.#floorWaiting = true;
+        this.#floorWaiters.add(lane);
         continue;
       }
       if (due > now) {
         wakeAt = Math.min(wakeAt, due);
         continue;
       }
-      if (!this.#slotFree(ep.id)) break;
+      if (!this.#slotFree(ep.id)) {
+        let waiters = this.#slotWaiters.get(ep.id);
+        if (!waiters) this.#slotWaiters.set(ep.id, (waiters = new Set()));
+        waiters.add(lane);
+        break;
+      }
       if (this.d.recorder.pendingIds.size >= MAX_UNRECORDED) {
         this.#heldBack = true;
         void this.d.recorder.flush();
@@ -658,7 +725,7 @@ export class DeliveryEngine {
         lane.idleSince ||= now;
         if (now - lane.idleSince >= this.s.leaseMs) void this.#release(lane, FAR_FUTURE);
         else this.#setTimer(lane, lane.idleSince + this.s.leaseMs);
-      } else if (minDue > now + 2 * this.s.leaseMs && !this.#floorWaiting)
+      } else if (minDue > now + 2 * this.s.leaseMs && !this.#floorWaiters.has(lane))
         void this.#release(lane, new Date(minDue));
     }
   }
@@ -730,6 +797,9 @@ export class DeliveryEngine {
     lane.inFlight++;
     this.#inFlight++;
     this.#perEndpoint.set(ep.id, (this.#perEndpoint.get(ep.id) ?? 0) + 1);
+    let flow = this.#flow.get(ep.id);
+    if (!flow) this.#flow.set(ep.id, (flow = { inFlight: 0, lastProgress: 0 }));
+    if (flow.inFlight++ === 0) flow.lastProgress = Date.now();
     this.d.metrics.inFlight.inc();
     const at = new Date();
     const attempt = item.attempts + 1;
@@ -769,18 +839,22 @@ export class DeliveryEngine {
       lane.inFlight--;
       this.#inFlight--;
       this.#perEndpoint.set(ep.id, (this.#perEndpoint.get(ep.id) ?? 1) - 1);
+      flow.inFlight--;
+      flow.lastProgress = Date.now();
       this.d.metrics.inFlight.dec();
       if (this.#inFlight === 0 && this.#idle.length > 0) for (const r of this.#idle.splice(0)) r();
       this.#pump(lane);
-      // A freed slot may unblock other lanes of this endpoint (or any, at the global cap).
-      for (const other of this.#lanes.values()) {
-        if (
-          other !== lane &&
-          (other.endpointId === ep.id || this.#inFlight === this.s.globalConcurrency - 1)
-        ) {
-          this.#pump(other);
-        }
-      }
+      // A freed slot may unblock lanes that found none: of this endpoint, or
+      // any lane when the global cap was reached.
+      const waiters = this.#slotWaiters.get(ep.id);
+      const others =
+        this.#inFlight === this.s.globalConcurrency - 1
+          ? [...this.#lanes.values()]
+          : waiters
+            ? [...waiters]
+            : [];
+      waiters?.clear();
+      for (const other of others) if (other !== lane) this.#pump(other);
     }
   }
 
@@ -798,11 +872,14 @@ export class DeliveryEngine {
     const verdict = classify(r);
     const ok = verdict === 'delivered';
     const error = describe(r) ?? null;
-    const log = this.d.logger.child({
-      eventId: item.eventId,
-      endpointId: ep.id,
-      trace_id: traceIdOf(item.traceparent),
-    });
+    // created only when something is logged (a pino child costs a redaction pass)
+    let child: Logger | undefined;
+    const log = (): Logger =>
+      (child ??= this.d.logger.child({
+        eventId: item.eventId,
+        endpointId: ep.id,
+        trace_id: traceIdOf(item.traceparent),
+      }));
     this.#circuit(ep.id).record(ok);
     this.d.metrics.attempts.inc({ result: ok ? 'success' : 'failure', endpoint: ep.id });
     this.d.metrics.attemptSeconds.observe(
@@ -845,11 +922,15 @@ export class DeliveryEngine {
     if (ok) {
       this.#finish(lane, q, sessionId, item, 'delivered');
       if (ep.failingSince) void this.d.endpoints.setFailingSince(ep.id, null).catch(() => {});
-      log.debug({ attempt, statusCode: r.statusCode, latencyMs: r.latencyMs }, 'webhook delivered');
+      if (this.d.logger.isLevelEnabled('debug'))
+        log().debug(
+          { attempt, statusCode: r.statusCode, latencyMs: r.latencyMs },
+          'webhook delivered',
+        );
       return;
     }
     if (verdict === 'abort') {
-      log.info(
+      log().info(
         { attempt, statusCode: r.statusCode },
         'receiver aborted the message; no more retries',
       );
@@ -874,7 +955,7 @@ export class DeliveryEngine {
       return;
     }
     if (delay === undefined) {
-      log.warn(
+      log().warn(
         { attempt, statusCode: r.statusCode, error },
         'webhook dead-lettered after the last attempt',
       );
@@ -895,7 +976,7 @@ export class DeliveryEngine {
           },
         })
         .catch((err: unknown) =>
-          log.warn({ err: (err as Error).message }, 'dead letter not published'),
+          log().warn({ err: (err as Error).message }, 'dead letter not published'),
         );
       await this.d.publisher.event(
         Event.fromPartial({
@@ -925,10 +1006,11 @@ export class DeliveryEngine {
       return;
     }
     item.dueAt = new Date(now + delay);
-    log.debug(
-      { attempt, statusCode: r.statusCode, error, retryInMs: delay },
-      'webhook attempt failed; retry scheduled',
-    );
+    if (this.d.logger.isLevelEnabled('debug'))
+      log().debug(
+        { attempt, statusCode: r.statusCode, error, retryInMs: delay },
+        'webhook attempt failed; retry scheduled',
+      );
     await this.#persist(item, {
       attempts: attempt,
       dueAt: item.dueAt,

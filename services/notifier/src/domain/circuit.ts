@@ -25,6 +25,9 @@ export interface CircuitOptions {
   cooldownMs: number;
 }
 
+/** Outcomes kept in the window at most (the oldest are dropped beyond it). */
+const MAX_WINDOW_EVENTS = 10_000;
+
 /** One endpoint's breaker. */
 export class CircuitBreaker {
   readonly #windowMs: number;
@@ -32,6 +35,8 @@ export class CircuitBreaker {
   readonly #ratio: number;
   readonly #cooldownMs: number;
   #events: Array<{ at: number; ok: boolean }> = [];
+  /** Failures among #events (kept as a count: record() runs once per attempt). */
+  #failures = 0;
   #openUntil = 0;
   #probing = false;
   #state: CircuitState = 'closed';
@@ -74,18 +79,22 @@ export class CircuitBreaker {
       if (ok) {
         this.#state = 'closed';
         this.#events = [];
+        this.#failures = 0;
       } else {
         this.#open(now);
       }
       return;
     }
     this.#events.push({ at: now, ok });
+    if (!ok) this.#failures++;
     const cutoff = now - this.#windowMs;
-    while (this.#events.length > 0 && this.#events[0]!.at < cutoff) this.#events.shift();
-    if (this.#events.length > 10_000) this.#events.splice(0, this.#events.length - 10_000);
-    if (this.#state === 'closed' && this.#events.length >= this.#minAttempts) {
-      const failures = this.#events.reduce((n, e) => n + (e.ok ? 0 : 1), 0);
-      if (failures / this.#events.length >= this.#ratio) this.#open(now);
+    const events = this.#events;
+    // shift(): V8 trims the array's start in place, no copy
+    while (events.length > 0 && (events[0]!.at < cutoff || events.length > MAX_WINDOW_EVENTS)) {
+      if (!events.shift()!.ok) this.#failures--;
+    }
+    if (this.#state === 'closed' && events.length >= this.#minAttempts) {
+      if (this.#failures / events.length >= this.#ratio) this.#open(now);
     }
   }
 

@@ -13,6 +13,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+import { untraced } from '@tgbridge/platform/telemetry';
 import type { AttemptResult } from '../domain/outcome.js';
 
 /** SSRF policy. */
@@ -79,6 +80,7 @@ export class WebhookHttpClient {
   readonly #policy: TargetPolicy;
   readonly #httpAgent: http.Agent;
   readonly #httpsAgent: https.Agent;
+  readonly #verdicts = new Map<string, string | undefined>();
 
   /**
    * @param maxSocketsPerOrigin keep-alive sockets per origin (= endpoint concurrency)
@@ -99,6 +101,15 @@ export class WebhookHttpClient {
     this.#httpsAgent = new RequestFilteringHttpsAgent({ ...agentOpts, ...filter });
   }
 
+  /** checkTargetUrl() under this client's policy, remembered per URL (it parses addresses). */
+  #checked(url: string): string | undefined {
+    if (this.#verdicts.has(url)) return this.#verdicts.get(url);
+    const verdict = checkTargetUrl(url, this.#policy);
+    if (this.#verdicts.size >= 10_000) this.#verdicts.clear();
+    this.#verdicts.set(url, verdict);
+    return verdict;
+  }
+
   /** Closes idle keep-alive sockets. */
   close(): void {
     this.#httpAgent.destroy();
@@ -115,7 +126,7 @@ export class WebhookHttpClient {
       ...r,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
     });
-    const refused = checkTargetUrl(req.url, this.#policy);
+    const refused = this.#checked(req.url);
     if (refused) return Promise.resolve(done({ error: `refused target: ${refused}` }));
     const u = new URL(req.url);
     const mod = u.protocol === 'https:' ? https : http;
@@ -129,31 +140,34 @@ export class WebhookHttpClient {
         clearTimeout(timer);
         resolve(done(r));
       };
-      const request = mod.request(
-        u,
-        {
-          method: 'POST',
-          agent,
-          headers: { ...req.headers, 'content-length': String(body.length) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let read = 0;
-          res.on('data', (chunk: Buffer) => {
-            if (read < KEEP_BODY_BYTES) chunks.push(chunk);
-            read += chunk.length;
-            if (read > MAX_READ) res.destroy();
-          });
-          const complete = () =>
-            finish({
-              statusCode: res.statusCode,
-              headers: res.headers,
-              responseBody: Buffer.concat(chunks).subarray(0, KEEP_BODY_BYTES).toString('utf8'),
+      // the engine records the attempt's CLIENT span and sends its traceparent itself
+      const request = untraced(() =>
+        mod.request(
+          u,
+          {
+            method: 'POST',
+            agent,
+            headers: { ...req.headers, 'content-length': String(body.length) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            let read = 0;
+            res.on('data', (chunk: Buffer) => {
+              if (read < KEEP_BODY_BYTES) chunks.push(chunk);
+              read += chunk.length;
+              if (read > MAX_READ) res.destroy();
             });
-          res.on('end', complete);
-          res.on('close', complete);
-          res.on('error', complete);
-        },
+            const complete = () =>
+              finish({
+                statusCode: res.statusCode,
+                headers: res.headers,
+                responseBody: Buffer.concat(chunks).subarray(0, KEEP_BODY_BYTES).toString('utf8'),
+              });
+            res.on('end', complete);
+            res.on('close', complete);
+            res.on('error', complete);
+          },
+        ),
       );
       const timer = setTimeout(() => {
         request.destroy(new Error(`timeout after ${req.timeoutMs} ms`));

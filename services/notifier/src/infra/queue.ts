@@ -98,12 +98,18 @@ async function finishedAttempts(c: Collections, ids: string[]): Promise<Map<stri
   return out;
 }
 
+/** Batches the recorder writes at once (insert-only, so they may overlap). */
+export const MAX_CONCURRENT_WRITES = 3;
+
 /** Batching writer of finished deliveries and attempts. */
 export class Recorder {
   #finished: DeliveryDoc[] = [];
   #attempts: AttemptDoc[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
+  /** Batches being written. */
+  readonly #writes = new Set<Promise<void>>();
+  /** The flush that starts when a write slot frees up. */
+  #next: Promise<void> | undefined;
   #onError: (err: unknown) => void;
 
   constructor(
@@ -128,8 +134,11 @@ export class Recorder {
   /** Finished deliveries that were never queued in MongoDB (no `done` marker needed). */
   readonly #unmarked = new Set<string>();
 
-  /** Buffers one attempt. */
+  #closed = false;
+
+  /** Buffers one attempt (dropped after close(): the process is stopping). */
   attempt(a: AttemptDoc): void {
+    if (this.#closed) return;
     this.#attempts.push(a);
     this.#schedule();
   }
@@ -140,6 +149,8 @@ export class Recorder {
    * which then gets no `done` marker either.
    */
   finish(d: DeliveryDoc, queued = true): void {
+    // After close() the delivery stays queued (or its message unacknowledged): attempted again.
+    if (this.#closed) return;
     if (queued) this.#unmarked.delete(d._id);
     else this.#unmarked.add(d._id);
     this.#finished.push(d);
@@ -155,12 +166,27 @@ export class Recorder {
     this.#timer ??= setTimeout(() => void this.flush(), this.flushMs);
   }
 
-  /** Writes everything buffered; resolves when written (errors retried on the next flush). */
+  /**
+   * Writes everything buffered; resolves when it and every earlier write
+   * are done (errors are retried on the next flush). Up to
+   * {@link MAX_CONCURRENT_WRITES} batches are written at once; with all
+   * busy, the buffer becomes one batch when the first of them ends.
+   */
   flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#flushing = this.#flushing.then(() => this.#write());
-    return this.#flushing;
+    const earlier = [...this.#writes];
+    if (earlier.length >= MAX_CONCURRENT_WRITES) {
+      // one waiter for all callers (called again for every item buffered meanwhile)
+      return (this.#next ??= Promise.race(earlier).then(() => {
+        this.#next = undefined;
+        return this.flush();
+      }));
+    }
+    const w = this.#write();
+    this.#writes.add(w);
+    void w.finally(() => this.#writes.delete(w));
+    return Promise.all([...earlier, w]).then(() => undefined);
   }
 
   async #write(): Promise<void> {
@@ -181,7 +207,7 @@ export class Recorder {
       this.#finished.unshift(...finished);
       this.#attempts.unshift(...attempts);
       this.#onError(err);
-      this.#timer ??= setTimeout(() => void this.flush(), 1000);
+      if (!this.#closed) this.#timer ??= setTimeout(() => void this.flush(), 1000);
     }
   }
 
@@ -205,9 +231,15 @@ export class Recorder {
     }
   }
 
-  /** Flushes and stops the timer. */
+  /**
+   * Flushes once more and stops: later attempts and finished deliveries are
+   * dropped, a failed last flush is not retried (those deliveries are still
+   * queued, or their messages unacknowledged, so they are attempted again).
+   */
   async close(): Promise<void> {
+    if (this.#closed) return;
     await this.flush();
+    this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
