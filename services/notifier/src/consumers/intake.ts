@@ -8,7 +8,13 @@
  * engine and announced on `tg.notifier.wake` for the other replicas.
  * Messages that are not valid events are terminated (logged, never retried).
  */
-import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type {
+  Consumer,
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Event } from '@tgbridge/proto/events/v1/events';
@@ -64,13 +70,17 @@ export interface IntakeOptions {
   logger: Logger;
 }
 
+/** One JetStream manager per client (creating one costs a round trip). */
+const managers = new WeakMap<JetStreamClient, JetStreamManager>();
+
 /** Reads the consumer's ack floor: every message up to it is acknowledged. */
 export async function readAckFloor(
   js: JetStreamClient,
   stream: string,
   consumer: string,
 ): Promise<number> {
-  const jsm = await js.jetstreamManager();
+  let jsm = managers.get(js);
+  if (!jsm) managers.set(js, (jsm = await js.jetstreamManager()));
   const info = await jsm.consumers.info(stream, consumer);
   const floor = info.ack_floor.stream_seq;
   return info.num_ack_pending === 0 ? Math.max(floor, info.delivered.stream_seq) : floor;

@@ -279,15 +279,17 @@ export class DeliveryEngine {
    * MongoDB already: added to lanes held here, or their lanes are claimed.
    *
    * `fast` (fast path, lanes in `pinned` only) have no queue entry: each
-   * accepted one is attempted at once (ordering and the floor apply as
-   * usual) and becomes durable when its finished record is written or a
-   * failed attempt queued it; intake acknowledges its JetStream message only
-   * then, or gives the stragglers queue entries ({@link queueFast}) after its
-   * window. Everything is added before any lane is pumped, so stream order
-   * holds across both kinds. Unpins `pinned`.
+   * one the fast-path admission accepts is attempted at once (ordering and
+   * the floor apply as usual) and becomes durable when its finished record
+   * is written or a failed attempt queued it; intake acknowledges its
+   * JetStream message only then, or gives the stragglers queue entries
+   * ({@link queueFast}) after its window. One the admission refuses is added
+   * to its lane just the same but gets its queue entry at once (durable when
+   * written). Everything is added before any lane is pumped, so stream order
+   * holds across all kinds. Unpins `pinned`.
    *
    * @returns fast id → promise resolved when durable (a fast item whose lane
-   *   is no longer held is not in it: the caller queues it)
+   *   is no longer held, or still loading, is not in it: the caller queues it)
    */
   offer(
     items: QueueDoc[],
@@ -302,9 +304,11 @@ export class DeliveryEngine {
     if (this.#stopping) return tracked;
     const touched = new Set<LaneState>();
     const admit = this.#fastAdmission();
+    const queueNow: string[] = [];
     for (const item of fast) {
       const lane = this.#lanes.get(item.lane);
-      if (!lane || !admit(lane, item)) continue;
+      if (!lane || lane.dropped || lane.releasing || lane.loading) continue;
+      const admitted = admit(lane, item);
       // Not added: the lane knows it already (queued, or finished moments ago).
       if (!lane.add(item)) continue;
       let resolve!: () => void;
@@ -312,7 +316,12 @@ export class DeliveryEngine {
       this.#fast.set(item._id, { item, finishing: false, spilled: false, durable, resolve });
       tracked.set(item._id, durable);
       touched.add(lane);
+      if (!admitted) queueNow.push(item._id);
     }
+    // Refused ones are in the lane already (stream order holds) and get their
+    // queue entries at once; intake acknowledges them when written, without
+    // waiting for the write before its next batch.
+    if (queueNow.length > 0) void this.queueFast(queueNow);
     const byLane = new Map<string, QueueDoc[]>();
     for (const it of items) {
       const list = byLane.get(it.lane);
@@ -339,9 +348,10 @@ export class DeliveryEngine {
    * stalled (requests in flight and none finished for a quarter of the
    * window), and its session has at most {@link FAST_BACKLOG} deliveries
    * ahead of it in the lane, none of them waiting for a retry. Anything
-   * else is queued first and its message acknowledged at once, so a slow or
-   * dead endpoint never holds JetStream messages (and with them the
-   * consumer's MaxAckPending window shared by all endpoints). Once one
+   * else gets its queue entry at once and its message is acknowledged when
+   * that is written, so a slow or dead endpoint never holds JetStream
+   * messages (and with them the consumer's MaxAckPending window shared by
+   * all endpoints) for the fast-path window. Once one
    * delivery of a lane is refused, the lane's later ones in the call are
    * refused too (they must not overtake it).
    *
