@@ -191,9 +191,9 @@ async function backendOf(url: string, source: string): Promise<string> {
   const client = new MongoClient(url);
   try {
     const info = await client.db('admin').command({ buildInfo: 1 });
-    const ferret = info.ferretdb as { version?: string; package?: string } | undefined;
+    const ferret = info.ferretdbVersion as string | undefined;
     return ferret
-      ? `FerretDB ${ferret.version ?? '?'} (${source})`
+      ? `FerretDB ${ferret} (${source})`
       : `MongoDB-wire ${String(info.version)} (${source})`;
   } catch {
     return source;
@@ -330,6 +330,8 @@ async function main(): Promise<void> {
     );
     return p99;
   };
+  // let the throughput run's leftovers (record writes, sweeps, GC) settle first
+  await new Promise((ok) => setTimeout(ok, 3000));
   const healthy = [await rx(), await rx(), await rx()];
   const ids2: string[] = [];
   for (const r of healthy) ids2.push((await api('create', { url: `${r.url}/hook` })).endpoint.id);
