@@ -122,7 +122,6 @@ export class DeliveryEngine {
   readonly #lanes = new Map<string, LaneState>();
   readonly #claiming = new Set<string>();
   readonly #circuits = new Map<string, CircuitBreaker>();
-  readonly #perEndpoint = new Map<string, number>();
   /** Per endpoint: requests in flight and when one last started from idle or finished (epoch ms). */
   readonly #flow = new Map<string, { inFlight: number; lastProgress: number }>();
   #inFlight = 0;
@@ -342,18 +341,19 @@ export class DeliveryEngine {
   }
 
   /**
-   * The fast path's admission check for one {@link offer} call: a delivery
-   * goes fast only when it can be attempted (almost) at once — its lane is
-   * held and loaded, its endpoint enabled with a closed circuit and not
+   * The fast path's admission check for one {@link offer} call, for lanes
+   * held and loaded here: a delivery goes fast only when it can be
+   * attempted (almost) at once — its lane's lease is not about to run out,
+   * its endpoint is enabled with a closed circuit and not
    * stalled (requests in flight and none finished for a quarter of the
    * window), and its session has at most {@link FAST_BACKLOG} deliveries
    * ahead of it in the lane, none of them waiting for a retry. Anything
    * else gets its queue entry at once and its message is acknowledged when
    * that is written, so a slow or dead endpoint never holds JetStream
    * messages (and with them the consumer's MaxAckPending window shared by
-   * all endpoints) for the fast-path window. Once one
-   * delivery of a lane is refused, the lane's later ones in the call are
-   * refused too (they must not overtake it).
+   * all endpoints) for the fast-path window. Once one delivery of a lane
+   * is refused, the lane's later ones in the call are refused too (they must
+   * not overtake it).
    *
    * @returns a predicate to call once per candidate, in stream order
    */
@@ -371,9 +371,6 @@ export class DeliveryEngine {
       const flow = this.#flow.get(lane.endpointId);
       const stalled = flow !== undefined && flow.inFlight > 0 && now - flow.lastProgress > stallMs;
       const ok =
-        !lane.dropped &&
-        !lane.releasing &&
-        !lane.loading &&
         ep !== undefined &&
         ep.enabled &&
         !stalled &&
@@ -648,7 +645,7 @@ export class DeliveryEngine {
   #slotFree(endpointId: string): boolean {
     return (
       this.#inFlight < this.s.globalConcurrency &&
-      (this.#perEndpoint.get(endpointId) ?? 0) < this.s.endpointConcurrency
+      (this.#flow.get(endpointId)?.inFlight ?? 0) < this.s.endpointConcurrency
     );
   }
 
@@ -806,7 +803,6 @@ export class DeliveryEngine {
     this.#attempting.add(item._id);
     lane.inFlight++;
     this.#inFlight++;
-    this.#perEndpoint.set(ep.id, (this.#perEndpoint.get(ep.id) ?? 0) + 1);
     let flow = this.#flow.get(ep.id);
     if (!flow) this.#flow.set(ep.id, (flow = { inFlight: 0, lastProgress: 0 }));
     if (flow.inFlight++ === 0) flow.lastProgress = Date.now();
@@ -848,7 +844,6 @@ export class DeliveryEngine {
       if (q.items.length === 0) lane.sessions.delete(sessionId);
       lane.inFlight--;
       this.#inFlight--;
-      this.#perEndpoint.set(ep.id, (this.#perEndpoint.get(ep.id) ?? 1) - 1);
       flow.inFlight--;
       flow.lastProgress = Date.now();
       this.d.metrics.inFlight.dec();
