@@ -29,6 +29,8 @@ let r: Receiver;
 let env: Record<string, string>;
 let stream: string;
 let child: ChildProcess | undefined;
+/** Output of the running child (shown when the test fails). */
+let childOut = '';
 
 function start(): Promise<ChildProcess> {
   const p = spawn(process.execPath, ['--import', 'tsx', 'services/notifier/src/main.ts'], {
@@ -37,6 +39,9 @@ function start(): Promise<ChildProcess> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  childOut = '';
+  p.stdout!.on('data', (b: Buffer) => (childOut = (childOut + b.toString()).slice(-20_000)));
+  p.stderr!.on('data', (b: Buffer) => (childOut = (childOut + b.toString()).slice(-20_000)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`notifier did not start:\n${out.slice(-2000)}`)),
@@ -120,7 +125,10 @@ it('SIGKILL mid-stream with 1,000 events: after restart all are delivered, dupli
     () => new Set(r.received.map((x) => x.json.event_id)).size === N,
     120_000,
     'all 1000 delivered',
-  );
+  ).catch((err: Error) => {
+    const got = new Set(r.received.map((x) => x.json.event_id)).size;
+    throw new Error(`${err.message} (${got} of ${N}); notifier output:\n${childOut.slice(-6000)}`);
+  });
   await new Promise((res) => setTimeout(res, 1000));
   const got = new Set(r.received.map((x) => x.json.event_id as string));
   expect(got).toEqual(new Set(ids));

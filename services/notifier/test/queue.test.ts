@@ -137,6 +137,16 @@ describe('delivery queue', () => {
     );
   });
 
+  it('a redelivered batch whose deliveries all finished is recorded without error', async () => {
+    // After a crash, JetStream redelivers messages whose deliveries were all
+    // finished (and recorded) but not acknowledged: nothing is left to insert.
+    const batch = Array.from({ length: 5 }, (_, i) => item(i));
+    await finish(batch);
+    const again = batch.map((d) => ({ ...d }));
+    expect(await enqueue(c, again, new Set(), new Set(again.map((d) => d._id)))).toEqual([]);
+    expect(await c.queue.countDocuments({ lane })).toBe(0);
+  });
+
   it('enqueue returns only the items it inserted', async () => {
     const [a, b] = [item(0), item(1)];
     expect((await enqueue(c, [a])).map((d) => d._id)).toEqual([a._id]);

@@ -250,6 +250,8 @@ async function insertIgnoringDuplicates<T extends { _id: string }>(
   docs: T[],
 ): Promise<Set<string>> {
   const dups = new Set<string>();
+  // the driver refuses an empty batch (all of a redelivered batch may be finished)
+  if (docs.length === 0) return dups;
   try {
     await coll.insertMany(docs, { ordered: false });
   } catch (err) {
