@@ -32,7 +32,10 @@ beforeAll(async () => {
   receiver = await startOtlpReceiver();
   dataDir = mkdtempSync(join(tmpdir(), 'tgbridge-e2e-'));
   // A port offset of its own so a developer's running stack does not collide.
-  const offset = 1000 + Math.floor(Math.random() * 9000);
+  // 17300..19700 keeps every stack port (auth's gRPC port counts down from
+  // 50051) below the kernel's ephemeral range (32768+), where the outgoing
+  // connections of tests running alongside could already hold it.
+  const offset = 17_300 + Math.floor(Math.random() * 2400);
   env = {
     ...process.env,
     TGBRIDGE_DATA_DIR: dataDir,
