@@ -145,7 +145,10 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
       new HttpInstrumentation({
         ignoreOutgoingRequestHook: () => core.isTracingSuppressed(context.active()),
       }),
-    undici: () => new UndiciInstrumentation(),
+    undici: () =>
+      new UndiciInstrumentation({
+        ignoreRequestHook: () => core.isTracingSuppressed(context.active()),
+      }),
     grpc: () => new GrpcInstrumentation(),
     mongodb: () => new MongoDBInstrumentation({ dbStatementSerializer: mongoStatement }),
     // logging.ts adds trace ids itself (works without module patching).

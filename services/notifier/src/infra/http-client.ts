@@ -1,5 +1,5 @@
 /**
- * The webhook HTTP client: node:http/https with `request-filtering-agent`,
+ * The webhook HTTP client: undici over sockets from `request-filtering-agent`,
  * which checks the address actually connected (after DNS, so DNS rebinding
  * does not help) and refuses private, loopback, link-local
  * (169.254.169.254), CGNAT, ULA, IPv4-mapped IPv6, NAT64, multicast and
@@ -8,11 +8,11 @@
  * An explicit allow-list (IPs/CIDRs) or "allow private" switch exists for
  * tests and the local stack.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, type Socket, type TcpNetConnectOpts } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+import { Agent, type buildConnector, type Dispatcher } from 'undici';
 import { untraced } from '@tgbridge/platform/telemetry';
 import type { AttemptResult } from '../domain/outcome.js';
 
@@ -26,6 +26,8 @@ export interface TargetPolicy {
 
 /** Max response bytes read (the first 1 KiB is kept). */
 const MAX_READ = 64 * 1024;
+/** Longest wait for a connection (TCP, and TLS for https) before the attempt fails (ms). */
+const CONNECT_TIMEOUT_MS = 10_000;
 /** Response body bytes kept in the attempt log. */
 export const KEEP_BODY_BYTES = 1024;
 
@@ -78,27 +80,74 @@ export interface PostRequest {
 /** Sends webhook POSTs under a {@link TargetPolicy}. */
 export class WebhookHttpClient {
   readonly #policy: TargetPolicy;
-  readonly #httpAgent: http.Agent;
-  readonly #httpsAgent: https.Agent;
+  /** Sockets come from request-filtering-agent (the address checks); undici speaks HTTP on them. */
+  readonly #httpFilter: RequestFilteringHttpAgent;
+  readonly #httpsFilter: RequestFilteringHttpsAgent;
+  readonly #dispatcher: Agent;
   readonly #verdicts = new Map<string, string | undefined>();
 
   /**
-   * @param maxSocketsPerOrigin keep-alive sockets per origin (= endpoint concurrency)
+   * @param maxSocketsPerOrigin keep-alive connections per origin (= endpoint concurrency)
+   * @param tls extra TLS options for https targets (tests pass their CA here)
    */
-  constructor(policy: TargetPolicy, maxSocketsPerOrigin: number) {
+  constructor(policy: TargetPolicy, maxSocketsPerOrigin: number, tls: ConnectionOptions = {}) {
     this.#policy = policy;
     const filter = {
       allowPrivateIPAddress: policy.allowPrivate,
       allowMetaIPAddress: policy.allowPrivate,
       allowIPAddressList: policy.allowedCidrs,
     };
-    const agentOpts = {
-      keepAlive: true,
-      maxSockets: maxSocketsPerOrigin,
-      scheduling: 'lifo' as const,
+    this.#httpFilter = new RequestFilteringHttpAgent(filter);
+    this.#httpsFilter = new RequestFilteringHttpsAgent(filter);
+    this.#dispatcher = new Agent({
+      connections: maxSocketsPerOrigin,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connect: (opts, callback) => this.#connect(opts, tls, callback),
+    });
+  }
+
+  /**
+   * Opens a connection through request-filtering-agent: a raw IP is checked
+   * before connecting, a hostname after its DNS lookup, on the addresses
+   * actually connected to.
+   */
+  #connect(
+    opts: buildConnector.Options,
+    tls: ConnectionOptions,
+    callback: buildConnector.Callback,
+  ): void {
+    const secure = opts.protocol === 'https:';
+    const host = opts.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(opts.port) || (secure ? 443 : 80);
+    // https.Agent#createConnection hands its options to tls.connect (typed as net's here)
+    const tlsOptions: ConnectionOptions & TcpNetConnectOpts = {
+      ...tls,
+      host,
+      port,
+      servername: isIP(host) ? undefined : (opts.servername ?? host),
+      ALPNProtocols: ['http/1.1'],
     };
-    this.#httpAgent = new RequestFilteringHttpAgent({ ...agentOpts, ...filter });
-    this.#httpsAgent = new RequestFilteringHttpsAgent({ ...agentOpts, ...filter });
+    const socket = (
+      secure
+        ? this.#httpsFilter.createConnection(tlsOptions)
+        : this.#httpFilter.createConnection({ host, port })
+    ) as Socket;
+    let called = false;
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`connect timeout after ${CONNECT_TIMEOUT_MS} ms`)),
+      CONNECT_TIMEOUT_MS,
+    );
+    const once = (err: Error | null) => {
+      if (called) return;
+      called = true;
+      clearTimeout(timer);
+      if (err) callback(err, null);
+      else callback(null, socket);
+    };
+    socket.setNoDelay(true);
+    socket.once(secure ? 'secureConnect' : 'connect', () => once(null));
+    socket.once('error', (err: Error) => once(err));
   }
 
   /** checkTargetUrl() under this client's policy, remembered per URL (it parses addresses). */
@@ -110,15 +159,18 @@ export class WebhookHttpClient {
     return verdict;
   }
 
-  /** Closes idle keep-alive sockets. */
+  /** Closes the keep-alive connections (in-flight requests are aborted). */
   close(): void {
-    this.#httpAgent.destroy();
-    this.#httpsAgent.destroy();
+    void this.#dispatcher.destroy().catch(() => {});
+    this.#httpFilter.destroy();
+    this.#httpsFilter.destroy();
   }
 
   /**
    * POSTs once. Never throws: transport problems (refused target, timeout,
-   * connection error) come back as `error`.
+   * connection error) come back as `error`. `timeoutMs` bounds the whole
+   * attempt: connecting, sending and reading the response. Uses undici's
+   * dispatch API: the response is read from its callbacks, without a stream.
    */
   post(req: PostRequest): Promise<AttemptResult> {
     const started = performance.now();
@@ -128,54 +180,81 @@ export class WebhookHttpClient {
     });
     const refused = this.#checked(req.url);
     if (refused) return Promise.resolve(done({ error: `refused target: ${refused}` }));
-    const u = new URL(req.url);
-    const mod = u.protocol === 'https:' ? https : http;
-    const agent = u.protocol === 'https:' ? this.#httpsAgent : this.#httpAgent;
-    const body = Buffer.from(req.body, 'utf8');
+    const u = parsed(req.url);
     return new Promise<AttemptResult>((resolve) => {
       let settled = false;
-      const finish = (r: Omit<AttemptResult, 'latencyMs'>) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let timedOut: Error | undefined;
+      let statusCode: number | undefined;
+      let headers: AttemptResult['headers'];
+      const chunks: Buffer[] = [];
+      let read = 0;
+      const settle = (r: Omit<AttemptResult, 'latencyMs'>) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         resolve(done(r));
       };
+      const response = () => ({
+        statusCode,
+        headers,
+        responseBody: Buffer.concat(chunks).subarray(0, KEEP_BODY_BYTES).toString('utf8'),
+      });
+      const timer = setTimeout(() => {
+        timedOut = new Error(`timeout after ${req.timeoutMs} ms`);
+        controller?.abort(timedOut);
+        settle({ error: timedOut.message });
+      }, req.timeoutMs);
       // the engine records the attempt's CLIENT span and sends its traceparent itself
-      const request = untraced(() =>
-        mod.request(
-          u,
+      untraced(() =>
+        this.#dispatcher.dispatch(
           {
+            origin: u.origin,
+            path: u.pathname + u.search,
             method: 'POST',
-            agent,
-            headers: { ...req.headers, 'content-length': String(body.length) },
+            headers: req.headers,
+            body: req.body,
+            headersTimeout: req.timeoutMs,
+            bodyTimeout: req.timeoutMs,
           },
-          (res) => {
-            const chunks: Buffer[] = [];
-            let read = 0;
-            res.on('data', (chunk: Buffer) => {
+          {
+            onRequestStart: (c) => {
+              controller = c;
+              if (timedOut) c.abort(timedOut);
+            },
+            onResponseStart: (_c, status, h) => {
+              statusCode = status;
+              headers = h;
+            },
+            onResponseData: (c, chunk) => {
               if (read < KEEP_BODY_BYTES) chunks.push(chunk);
               read += chunk.length;
-              if (read > MAX_READ) res.destroy();
-            });
-            const complete = () =>
-              finish({
-                statusCode: res.statusCode,
-                headers: res.headers,
-                responseBody: Buffer.concat(chunks).subarray(0, KEEP_BODY_BYTES).toString('utf8'),
-              });
-            res.on('end', complete);
-            res.on('close', complete);
-            res.on('error', complete);
+              if (read > MAX_READ) {
+                // enough read: the attempt is judged on what arrived
+                settle(response());
+                c.abort(new Error('response body over the read limit'));
+              }
+            },
+            onResponseEnd: () => settle(response()),
+            onResponseError: (_c, err) => settle({ error: errorText(err) }),
           },
         ),
       );
-      const timer = setTimeout(() => {
-        request.destroy(new Error(`timeout after ${req.timeoutMs} ms`));
-      }, req.timeoutMs);
-      request.on('error', (err: Error) => finish({ error: errorText(err) }));
-      request.end(body);
     });
   }
+}
+
+/** Parsed webhook URLs (the same few every time). */
+const parsedUrls = new Map<string, URL>();
+
+function parsed(url: string): URL {
+  let u = parsedUrls.get(url);
+  if (!u) {
+    u = new URL(url);
+    if (parsedUrls.size >= 10_000) parsedUrls.clear();
+    parsedUrls.set(url, u);
+  }
+  return u;
 }
 
 function errorText(err: Error): string {
