@@ -140,6 +140,9 @@ export class DeliveryEngine {
   readonly #fast = new Map<string, FastEntry>();
   /** Lane id → queue writes of fast-path deliveries it held when it was dropped. */
   readonly #spilling = new Map<string, Promise<void>>();
+  /** {@link queueFast} calls waiting for the spill writer. */
+  #spills: Array<{ items: QueueDoc[]; done: (ok: boolean) => void }> = [];
+  #spillWriting = false;
 
   constructor(
     private readonly d: EngineDeps,
@@ -392,11 +395,13 @@ export class DeliveryEngine {
    * Gives the fast-path deliveries among `ids` that are neither finished nor
    * queued yet their queue entries (finished ones are left to the recorder),
    * wakes their lanes when held elsewhere, and resolves once written: they
-   * are durable then. Retries MongoDB errors; gives up only while stopping.
+   * are durable then. Calls made while a write is under way are written
+   * together by the next one (one insert for many intake batches when an
+   * endpoint is dead). Retries MongoDB errors; gives up only while stopping.
    *
    * @returns false when it gave up
    */
-  async queueFast(ids: Iterable<string>): Promise<boolean> {
+  queueFast(ids: Iterable<string>): Promise<boolean> {
     const items: QueueDoc[] = [];
     for (const id of ids) {
       const fe = this.#fast.get(id);
@@ -404,7 +409,29 @@ export class DeliveryEngine {
       fe.spilled = true;
       items.push({ ...fe.item });
     }
-    if (items.length === 0) return true;
+    if (items.length === 0) return Promise.resolve(true);
+    return new Promise<boolean>((done) => {
+      this.#spills.push({ items, done });
+      void this.#writeSpills();
+    });
+  }
+
+  /** Writes waiting {@link queueFast} entries, one write at a time, each taking all that wait. */
+  async #writeSpills(): Promise<void> {
+    if (this.#spillWriting) return;
+    this.#spillWriting = true;
+    try {
+      while (this.#spills.length > 0) {
+        const calls = this.#spills.splice(0);
+        const ok = await this.#spill(calls.flatMap((c) => c.items));
+        for (const c of calls) c.done(ok);
+      }
+    } finally {
+      this.#spillWriting = false;
+    }
+  }
+
+  async #spill(items: QueueDoc[]): Promise<boolean> {
     for (let tries = 1; ; tries++) {
       try {
         const held = new Set(this.#lanes.keys());
