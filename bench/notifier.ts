@@ -16,10 +16,17 @@
  *    delivered to 4 endpoints; deliveries/s from the first publish to the
  *    last receipt.
  * 2. Latency at BENCH_RATE events/s for BENCH_SECONDS, 3 healthy endpoints:
- *    JetStream publish → receiver p50/p99.
- * 3. The same with a 4th endpoint that is dead (every request hangs until
- *    the 15 s timeout): the healthy endpoints' p99, and its ratio to (2),
- *    measured in the same run.
+ *    JetStream publish → receiver p50/p99, after BENCH_WARMUP_SECONDS (2)
+ *    of the same traffic that is not measured (lanes claimed, connections
+ *    open, code optimised).
+ * 3. The same with a 4th endpoint, created and warmed up while healthy,
+ *    that dies (every request hangs until the 15 s timeout) when measuring
+ *    starts: the healthy endpoints' p99, and its ratio to (2), in the same
+ *    run. The notifier's CPU use is printed for both.
+ *
+ * BENCH_LATENCY_CSV=<file> appends every latency (phase, endpoint, ms
+ * since the phase started, latency ms, publish time) to see when slow
+ * ones happen. BENCH_NOTIFIER_NODE_FLAGS adds node flags to the notifier.
  *
  * Baseline, measured first in the same run: the same number of POSTs of a
  * webhook-sized body sent straight from a keep-alive node:http client (128
@@ -29,7 +36,8 @@
  *
  * Backend: the MongoDB-wire server is printed with the figures. To measure
  * another one, point MONGO_URL at it (e.g. a mongod, FerretDB on
- * PostgreSQL, or mongo-java-server); the default is the test suite's
+ * PostgreSQL, or mongo-java-server: bash bench/mongo-java-server/run.sh
+ * starts one on port 27999); the default is the test suite's
  * FerretDB on SQLite, which scans whole collections for every update,
  * delete and non-_id query.
  */
@@ -39,7 +47,7 @@ import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ChatType } from '@tgbridge/proto/common/v1/common';
 import { Event } from '@tgbridge/proto/events/v1/events';
@@ -51,6 +59,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** Unmeasured traffic before each latency phase (s). */
+const WARMUP_S = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const SESSIONS = 200;
 
 interface Rx {
@@ -161,6 +171,7 @@ async function rawPosts(targets: Rx[], total: number, concurrency: number): Prom
 function startNotifier(env: Record<string, string>): ChildProcess {
   const prof = process.env.BENCH_PROFILE_DIR;
   const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  flags.push(...(process.env.BENCH_NOTIFIER_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const p = spawn(
     process.execPath,
     [...flags, '--import', 'tsx', 'services/notifier/src/main.ts'],
@@ -297,19 +308,23 @@ async function main(): Promise<void> {
   for (const id of ids1) await api('delete', { id });
 
   // 2 + 3. latency at RATE events/s, healthy vs one dead endpoint
-  const latency = async (label: string, healthy: Rx[]) => {
+  /** Publishes at RATE/s for `seconds`; returns event id → publish time. */
+  const paced = async (seconds: number, from: number) => {
     const sentAt = new Map<string, number>();
-    const total = RATE * SECONDS;
+    const total = Math.round(RATE * seconds);
     const t0 = performance.now();
     const pending: Promise<void>[] = [];
     for (let i = 0; i < total; i++) {
       const due = t0 + (i * 1000) / RATE;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((ok) => setTimeout(ok, wait));
-      const e = event(tenant, i);
+      const e = event(tenant, from + i);
       pending.push(publish(e).then((t) => void sentAt.set(e.eventId, t)));
     }
     await Promise.all(pending);
+    return sentAt;
+  };
+  const received = async (sentAt: Map<string, number>, healthy: Rx[]) => {
     const deadline = Date.now() + 120_000;
     while (
       healthy.some((r) => [...sentAt.keys()].some((id) => !r.got.has(id))) &&
@@ -317,31 +332,56 @@ async function main(): Promise<void> {
     ) {
       await new Promise((ok) => setTimeout(ok, 50));
     }
+  };
+  let seq = EVENTS;
+  const notifierPid = notifier.pid!;
+  const latency = async (label: string, healthy: Rx[], onStart: () => void = () => {}) => {
+    // warm-up, not measured: lanes claimed, sockets open, code optimised
+    await received(await paced(WARMUP_S, seq), healthy);
+    seq += Math.round(RATE * WARMUP_S);
+    onStart();
+    const cpu0 = cpuMs(notifierPid);
+    const start = performance.now() + performance.timeOrigin;
+    const sentAt = await paced(SECONDS, seq);
+    seq += RATE * SECONDS;
+    const busy = (cpuMs(notifierPid) - cpu0) / (performance.now() + performance.timeOrigin - start);
+    await received(sentAt, healthy);
     const lat: number[] = [];
     for (const r of healthy)
       for (const [id, t] of sentAt) {
         const g = r.got.get(id);
         if (g !== undefined) lat.push(g - t);
       }
+    if (process.env.BENCH_LATENCY_CSV) {
+      const rows: string[] = [];
+      for (const [ri, r] of healthy.entries())
+        for (const [id, t] of sentAt) {
+          const g = r.got.get(id);
+          if (g !== undefined)
+            rows.push(
+              `${label},${ri},${(t - start).toFixed(1)},${(g - t).toFixed(2)},${t.toFixed(0)}`,
+            );
+        }
+      appendFileSync(process.env.BENCH_LATENCY_CSV, rows.join('\n') + '\n');
+    }
     const p50 = pct(lat, 50);
     const p99 = pct(lat, 99);
     say(
-      `${label}: ${total} events at ${RATE}/s to ${healthy.length} healthy endpoints: publish→receive p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (${lat.length}/${total * healthy.length} received)`,
+      `${label}: ${sentAt.size} events at ${RATE}/s to ${healthy.length} healthy endpoints: publish→receive p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (${lat.length}/${sentAt.size * healthy.length} received); notifier CPU ${(busy * 100).toFixed(0)} % of one core`,
     );
+    for (const r of healthy) r.got.clear();
     return p99;
   };
   // let the throughput run's leftovers (record writes, sweeps, GC) settle first
   await new Promise((ok) => setTimeout(ok, 3000));
   const healthy = [await rx(), await rx(), await rx()];
-  const ids2: string[] = [];
-  for (const r of healthy) ids2.push((await api('create', { url: `${r.url}/hook` })).endpoint.id);
+  for (const r of healthy) await api('create', { url: `${r.url}/hook` });
   const p99Healthy = await latency('all healthy', healthy);
   say(`all healthy p99 / target 50 ms = ${(p99Healthy / 50).toFixed(2)}`);
-  for (const r of healthy) r.got.clear();
+  // the 4th endpoint is warmed up while healthy and dies when measuring starts
   const dead = await rx();
-  dead.hang = true;
   await api('create', { url: `${dead.url}/hook` });
-  const p99Dead = await latency('one dead endpoint', healthy);
+  const p99Dead = await latency('one endpoint dies', healthy, () => (dead.hang = true));
   say(
     `healthy endpoints' p99 with one dead endpoint / all healthy = ${(p99Dead / p99Healthy).toFixed(2)}`,
   );
