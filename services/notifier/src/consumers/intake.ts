@@ -75,7 +75,7 @@ export interface IntakeOptions {
 }
 
 /**
- * Least time between two floor notices of one replica (ms): each reads the
+ * Least time between two wake notices of one replica (ms): each reads the
  * consumer's info from the server, which at 1,000 events/s in small batches
  * would otherwise happen hundreds of times a second.
  */
@@ -427,11 +427,7 @@ export class Intake {
   /** Wakes the holders of `lanes` at once (a notice without a floor; also while stopping). */
   #wake(lanes: string[]): void {
     const notice: WakeNotice = { floor: 0, lanes, from: this.o.engine.owner };
-    try {
-      this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));
-    } catch {
-      // closed: the holders find the deliveries at their next renewal (lane change counter)
-    }
+    this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));
   }
 
   /**
