@@ -96,9 +96,4 @@ it('two replicas deliver every event once, in order per session, while one of th
   const lanes = await b.collections.lanes.find({ endpointId: created.endpoint.id }).toArray();
   expect(lanes.length).toBeGreaterThan(0);
   expect(lanes.filter((l) => l.owner === a.engine.owner)).toEqual([]);
-  // deleting the endpoint removes its lanes' claim documents too
-  const claimsOf = { _id: { $regex: `^${created.endpoint.id}:` } };
-  expect(await b.collections.laneClaims.countDocuments(claimsOf)).toBeGreaterThan(0);
-  await bus.api(ApiSubject.EndpointsDelete, { tenant_id: TENANT, id: created.endpoint.id });
-  expect(await b.collections.laneClaims.countDocuments(claimsOf)).toBe(0);
 }, 120_000);

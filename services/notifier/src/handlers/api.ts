@@ -311,8 +311,6 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
       await c.endpoints.deleteOne({ _id: doc._id });
       await c.queue.deleteMany({ endpointId: doc._id });
       await c.lanes.deleteMany({ endpointId: doc._id });
-      const idPattern = doc._id.replace(/[^A-Za-z0-9_-]/g, '\\$&');
-      await c.laneClaims.deleteMany({ _id: { $regex: `^${idPattern}:\\d+#` } });
       await changed(doc._id);
       return { deleted: true, id: doc._id };
     },

@@ -13,10 +13,7 @@
  *   the markers in bulk, so no per-delivery update or delete touches the
  *   queue).
  * - `delivery_lanes`: one per (endpoint, partition): lease owner, lease
- *   expiry, due hint, a change counter and a claim count (see
- *   delivery/engine.ts).
- * - `delivery_lane_claims`: the latest claim of each lane, `<lane>#<gen>`
- *   (its unique `_id` decides between replicas claiming at once).
+ *   expiry, due hint and a change counter (see delivery/engine.ts).
  *
  * Only operators that FerretDB (SQLite) serves are used: no transactions,
  * change streams, pipelines in updates, partial or TTL indexes (a TTL index
