@@ -5,10 +5,8 @@
  * attempt.
  *
  * Work sharing: lanes (`<endpoint>:<partition>`) live in `delivery_lanes`.
- * A replica claims a lane whose lease expired and that has due work by
- * inserting its claim document `<lane>#<gen>` (a unique key decides between
- * replicas, also where conditional updates are not atomic, as on FerretDB),
- * then taking the lease; it renews the lease every LEASE/3 while it
+ * A replica claims a lane whose lease expired and that has due work
+ * (`findOneAndUpdate` with a lease), renews the lease every LEASE/3 while it
  * has work, and releases it (conditional on the lane's change counter `v`,
  * so a concurrent enqueue is never lost) when empty. A crashed replica's
  * lanes are taken over when the lease expires; what it had in flight is
@@ -18,10 +16,7 @@
  * time in JetStream stream order; a failing head holds back only its own
  * session (for this endpoint). A delivery is only attempted once every event
  * up to its stream sequence has been recorded (the intake consumer's ack
- * floor), so an event whose intake was delayed cannot be overtaken. A
- * replica that queues deliveries into a lane another holds wakes the holder
- * before acknowledging them; the holder delivers nothing past its floor of
- * that moment in the lane until it has loaded them.
+ * floor), so an event whose intake was delayed cannot be overtaken.
  *
  * Isolation: each endpoint has its own concurrency cap and circuit breaker;
  * retries wait in MongoDB, never in the JetStream consumer's pending window.
@@ -31,7 +26,6 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Event } from '@tgbridge/proto/events/v1/events';
 import { EventType } from '@tgbridge/proto/subjects';
-import { isDuplicateKeyError } from '@tgbridge/platform/mongo';
 import { CIRCUIT_STATE_VALUE, CircuitBreaker } from '../domain/circuit.js';
 import {
   classify,
@@ -507,12 +501,8 @@ export class DeliveryEngine {
     if (this.#stopping) return;
     for (const id of laneIds) {
       const lane = this.#lanes.get(id);
-      if (lane) {
-        // The notice comes before the acks of what it announces, so nothing
-        // past today's floor goes out until the reload has those deliveries.
-        lane.holdAbove = Math.min(lane.holdAbove, this.#floor);
-        this.#refresh(lane);
-      } else void this.#claim(id);
+      if (lane) this.#refresh(lane);
+      else void this.#claim(id);
     }
   }
 
@@ -544,21 +534,12 @@ export class DeliveryEngine {
       // What this replica held of the lane before must be in the queue first.
       await this.#spilling.get(laneId);
       const now = Date.now();
-      const cur = await this.d.c.lanes.findOne({ _id: laneId });
-      if (!cur || cur.leaseUntil.getTime() >= now) return;
-      const gen = (cur.gen ?? 0) + 1;
-      if (!(await this.#takeClaim(laneId, gen, now))) return;
-      // still expired: its holder did not renew it meanwhile
-      const took = await this.d.c.lanes.updateOne(
+      const doc = await this.d.c.lanes.findOneAndUpdate(
         { _id: laneId, leaseUntil: { $lt: new Date(now) } },
-        { $set: { owner: this.owner, leaseUntil: new Date(now + this.s.leaseMs), gen } },
+        { $set: { owner: this.owner, leaseUntil: new Date(now + this.s.leaseMs) } },
+        { returnDocument: 'after' },
       );
-      if (took.matchedCount === 0) {
-        await this.d.c.laneClaims.deleteOne({ _id: `${laneId}#${gen}`, owner: this.owner });
-        return;
-      }
-      void this.d.c.laneClaims.deleteOne({ _id: `${laneId}#${gen - 1}` }).catch(() => undefined);
-      const doc = { ...cur, gen };
+      if (!doc) return;
       const lane = new LaneState(laneId, doc.endpointId);
       lane.leaseUntil = now + this.s.leaseMs;
       lane.v = doc.v;
@@ -568,9 +549,7 @@ export class DeliveryEngine {
       this.d.logger.debug({ lane: laneId, v: lane.v, queued: lane.size() }, 'lane claimed');
       this.#pump(lane);
     } catch (err) {
-      // while stopping, the connection closes under claims still running
-      if (!this.#stopping)
-        this.d.logger.warn({ lane: laneId, err: (err as Error).message }, 'lane claim failed');
+      this.d.logger.warn({ lane: laneId, err: (err as Error).message }, 'lane claim failed');
       const lane = this.#lanes.get(laneId);
       if (lane?.loading) {
         lane.dropped = true;
@@ -589,42 +568,11 @@ export class DeliveryEngine {
   }
 
   /**
-   * Takes claim `gen` of a lane by inserting its claim document: the one
-   * replica whose insert succeeds holds the lane, on MongoDB and on servers
-   * whose conditional updates are not atomic alike. A claim document left
-   * by a replica that died between taking it and writing the lane (older
-   * than two leases) is replaced.
-   *
-   * @returns true when this replica took the claim
-   * @throws on MongoDB errors other than a duplicate key
-   */
-  async #takeClaim(laneId: string, gen: number, now: number): Promise<boolean> {
-    const claim = { _id: `${laneId}#${gen}`, owner: this.owner, at: new Date(now) };
-    try {
-      await this.d.c.laneClaims.insertOne(claim);
-      return true;
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-    }
-    const held = await this.d.c.laneClaims.findOne({ _id: claim._id });
-    if (!held || now - held.at.getTime() < 2 * this.s.leaseMs) return false;
-    await this.d.c.laneClaims.deleteOne({ _id: claim._id, at: held.at });
-    try {
-      await this.d.c.laneClaims.insertOne(claim);
-      return true;
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      return false;
-    }
-  }
-
-  /**
    * Reloads `lane` in the background, then pumps it; calls while a reload
    * runs coalesce into one more reload after it (lease renewal never waits
    * for a load).
    */
   #refresh(lane: LaneState): void {
-    if (this.#stopping) return;
     if (lane.reloading) {
       lane.reloadAgain = true;
       return;
@@ -636,13 +584,8 @@ export class DeliveryEngine {
           lane.reloadAgain = false;
           await this.#reload(lane);
         } while (lane.reloadAgain && !lane.dropped);
-        lane.holdAbove = Infinity;
       } catch (err) {
-        if (this.#stopping) return;
         this.d.logger.warn({ lane: lane.id, err: (err as Error).message }, 'lane reload failed');
-        // held deliveries wait for a reload that succeeds
-        if (lane.holdAbove !== Infinity && !lane.dropped)
-          setTimeout(() => this.#refresh(lane), 500).unref();
       } finally {
         lane.reloading = false;
         this.#pump(lane);
@@ -653,6 +596,7 @@ export class DeliveryEngine {
   async #reload(lane: LaneState): Promise<void> {
     const laneDoc = await this.d.c.lanes.findOne({ _id: lane.id });
     if (!laneDoc) return;
+    lane.v = laneDoc.v;
     lane.pruneDone(120_000);
     // Deliveries of this replica that are in flight or finished but not yet
     // recorded, before the markers are read (one finishing and recorded
@@ -663,8 +607,6 @@ export class DeliveryEngine {
       if (this.d.recorder.pendingIds.has(doc._id) || this.#attempting.has(doc._id)) continue;
       lane.add(doc);
     }
-    // only now: a failed load leaves the change for the next renewal to notice
-    lane.v = laneDoc.v;
   }
 
   /** Renews every held lease in one update, then checks ownership and change counters in one read. */
@@ -785,7 +727,7 @@ export class DeliveryEngine {
       }
       const due = head.dueAt.getTime();
       minDue = Math.min(minDue, due);
-      if (head.streamSeq > this.#floor || head.streamSeq > lane.holdAbove) {
+      if (head.streamSeq > this.#floor) {
         this.#floorWaiters.add(lane);
         continue;
       }

@@ -38,12 +38,6 @@ export class LaneState {
   pins = 0;
   /** True until the first load from MongoDB finished (nothing is attempted before). */
   loading = true;
-  /**
-   * While a reload asked for by a wake notice runs: heads beyond this
-   * stream sequence wait (another replica queued deliveries here and
-   * acknowledged them; they may come before what is in memory).
-   */
-  holdAbove = Infinity;
   /** When the lane became empty (epoch ms); 0 while it has work. */
   idleSince = 0;
 

@@ -82,15 +82,7 @@ export async function enqueue(
       upsert: true,
     },
   }));
-  try {
-    await c.lanes.bulkWrite(ops, { ordered: false });
-  } catch (err) {
-    // Two replicas creating the same lane at once: one upsert loses with a
-    // duplicate key; once more, the lane exists and it becomes an update.
-    const errors = writeErrorsOf(err);
-    if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
-    await c.lanes.bulkWrite(ops, { ordered: false });
-  }
+  await c.lanes.bulkWrite(ops, { ordered: false });
   return fresh;
 }
 
