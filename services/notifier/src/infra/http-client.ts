@@ -84,7 +84,8 @@ export class WebhookHttpClient {
   readonly #httpFilter: RequestFilteringHttpAgent;
   readonly #httpsFilter: RequestFilteringHttpsAgent;
   readonly #dispatcher: Agent;
-  readonly #verdicts = new Map<string, string | undefined>();
+  /** Per URL: why it is refused, or its parsed form (the same few URLs every time). */
+  readonly #targets = new Map<string, { refused: string } | { url: URL }>();
 
   /**
    * @param maxSocketsPerOrigin keep-alive connections per origin (= endpoint concurrency)
@@ -150,13 +151,16 @@ export class WebhookHttpClient {
     socket.once('error', (err: Error) => once(err));
   }
 
-  /** checkTargetUrl() under this client's policy, remembered per URL (it parses addresses). */
-  #checked(url: string): string | undefined {
-    if (this.#verdicts.has(url)) return this.#verdicts.get(url);
-    const verdict = checkTargetUrl(url, this.#policy);
-    if (this.#verdicts.size >= 10_000) this.#verdicts.clear();
-    this.#verdicts.set(url, verdict);
-    return verdict;
+  /** checkTargetUrl() under this client's policy and the parsed URL, remembered per URL. */
+  #target(url: string): { refused: string } | { url: URL } {
+    let t = this.#targets.get(url);
+    if (!t) {
+      const refused = checkTargetUrl(url, this.#policy);
+      t = refused ? { refused } : { url: new URL(url) };
+      if (this.#targets.size >= 10_000) this.#targets.clear();
+      this.#targets.set(url, t);
+    }
+    return t;
   }
 
   /** Closes the keep-alive connections (in-flight requests are aborted). */
@@ -178,9 +182,10 @@ export class WebhookHttpClient {
       ...r,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
     });
-    const refused = this.#checked(req.url);
-    if (refused) return Promise.resolve(done({ error: `refused target: ${refused}` }));
-    const u = parsed(req.url);
+    const target = this.#target(req.url);
+    if ('refused' in target)
+      return Promise.resolve(done({ error: `refused target: ${target.refused}` }));
+    const u = target.url;
     return new Promise<AttemptResult>((resolve) => {
       let settled = false;
       let controller: Dispatcher.DispatchController | undefined;
@@ -242,19 +247,6 @@ export class WebhookHttpClient {
       );
     });
   }
-}
-
-/** Parsed webhook URLs (the same few every time). */
-const parsedUrls = new Map<string, URL>();
-
-function parsed(url: string): URL {
-  let u = parsedUrls.get(url);
-  if (!u) {
-    u = new URL(url);
-    if (parsedUrls.size >= 10_000) parsedUrls.clear();
-    parsedUrls.set(url, u);
-  }
-  return u;
 }
 
 function errorText(err: Error): string {
