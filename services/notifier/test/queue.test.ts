@@ -147,6 +147,16 @@ describe('delivery queue', () => {
     expect(await c.queue.countDocuments({ lane })).toBe(0);
   });
 
+  it('concurrent enqueues into one lane each count on its change counter', async () => {
+    // FerretDB applies an update as read, change, write back: without the
+    // per-lane write lock most of these increments are lost, and a holder
+    // comparing change counters would miss new deliveries.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => enqueue(c, [item(i, `s${i}`)])));
+    const doc = await c.lanes.findOne({ _id: lane });
+    expect(doc?.v).toBe(40);
+    expect(await c.queue.countDocuments({ lane })).toBe(40);
+  });
+
   it('enqueue returns only the items it inserted', async () => {
     const [a, b] = [item(0), item(1)];
     expect((await enqueue(c, [a])).map((d) => d._id)).toEqual([a._id]);

@@ -33,9 +33,13 @@ export const WAKE_SUBJECT = 'tg.notifier.wake';
 
 /** Body of a wake notice. */
 export interface WakeNotice {
-  /** Ack floor of the intake consumer after the batch. */
+  /** Ack floor of the intake consumer read by the sender; 0 in a notice that only wakes lanes. */
   floor: number;
-  /** Lanes that received deliveries. */
+  /**
+   * Lanes that got queued deliveries, sent before their messages are
+   * acknowledged: a replica holding one reloads it before delivering past
+   * its current floor there.
+   */
   lanes: string[];
   /** Lease owner id of the sender (receivers skip their own notices). */
   from: string;
@@ -69,6 +73,13 @@ export interface IntakeOptions {
   wakeSubject: string;
   logger: Logger;
 }
+
+/**
+ * Least time between two floor notices of one replica (ms): each reads the
+ * consumer's info from the server, which at 1,000 events/s in small batches
+ * would otherwise happen hundreds of times a second.
+ */
+const ANNOUNCE_MIN_MS = 20;
 
 /** One JetStream manager per client (creating one costs a round trip). */
 const managers = new WeakMap<JetStreamClient, JetStreamManager>();
@@ -117,6 +128,11 @@ export class Intake {
   #localFloor = 0;
   readonly #seen = new Set<number>();
   #heartbeat: NodeJS.Timeout | undefined;
+  /** Floor notices ({@link #announce}): the timer of the next, and whether one is being sent. */
+  #announceTimer: NodeJS.Timeout | undefined;
+  #announcing = false;
+  #announceAgain = false;
+  #lastAnnounce = 0;
   #chain: Promise<void> = Promise.resolve();
   #scheduled = false;
   #running = false;
@@ -199,6 +215,8 @@ export class Intake {
     ]);
     clearTimeout(timer);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#announceTimer) clearTimeout(this.#announceTimer);
+    this.#announceTimer = undefined;
   }
 
   /** Raises the local floor to a known ack floor. */
@@ -378,11 +396,14 @@ export class Intake {
     const fastSeqs = new Set(fastItems.map((i) => i.streamSeq));
     const ackNow = good.filter((m) => !fastSeqs.has(m.seq));
     const later = good.filter((m) => fastSeqs.has(m.seq));
+    const slowLanes = [...new Set(fresh.map((i) => i.lane))];
+    // Before the acks: a replica holding one of these lanes holds back its
+    // later deliveries there until it has loaded these (see engine.wake).
+    if (slowLanes.length > 0) this.#wake(slowLanes);
     await ackAll(ackNow);
     for (const span of spans) span.end();
     const t2 = performance.now();
     if (later.length > 0) this.#track(this.#settle(later, tracked));
-    const slowLanes = [...new Set(fresh.map((i) => i.lane))];
     this.o.logger.debug(
       {
         messages: batch.length,
@@ -395,7 +416,7 @@ export class Intake {
       },
       'intake batch recorded',
     );
-    if (ackNow.length > 0 || slowLanes.length > 0) await this.#announce(slowLanes);
+    if (ackNow.length > 0) this.#announce();
   }
 
   #track(p: Promise<void>): void {
@@ -403,12 +424,52 @@ export class Intake {
     void p.finally(() => this.#settling.delete(p));
   }
 
-  /** Reads the ack floor and tells the other replicas (and their lanes) about it. */
-  async #announce(lanes: string[]): Promise<void> {
-    const floor = await readAckFloor(this.o.js, this.o.stream, this.o.consumer).catch(() => 0);
-    this.noteAckFloor(floor);
-    const notice: WakeNotice = { floor, lanes, from: this.o.engine.owner };
-    this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));
+  /** Wakes the holders of `lanes` at once (a notice without a floor; also while stopping). */
+  #wake(lanes: string[]): void {
+    const notice: WakeNotice = { floor: 0, lanes, from: this.o.engine.owner };
+    try {
+      this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));
+    } catch {
+      // closed: the holders find the deliveries at their next renewal (lane change counter)
+    }
+  }
+
+  /**
+   * Asks for a floor notice: the ack floor read from the server, sent to
+   * the other replicas. Coalesced: one read at a time, at most one per
+   * {@link ANNOUNCE_MIN_MS}. A floor read late is only lower than it could
+   * be, which keeps ordering safe (later deliveries wait a little longer).
+   */
+  #announce(): void {
+    if (this.#announcing) {
+      this.#announceAgain = true;
+      return;
+    }
+    if (this.#announceTimer || this.#stopped) return;
+    const wait = Math.max(0, this.#lastAnnounce + ANNOUNCE_MIN_MS - Date.now());
+    this.#announceTimer = setTimeout(() => {
+      this.#announceTimer = undefined;
+      void this.#announceNow();
+    }, wait);
+  }
+
+  async #announceNow(): Promise<void> {
+    this.#announcing = true;
+    try {
+      const floor = await readAckFloor(this.o.js, this.o.stream, this.o.consumer).catch(() => 0);
+      this.noteAckFloor(floor);
+      const notice: WakeNotice = { floor, lanes: [], from: this.o.engine.owner };
+      this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));
+    } catch {
+      // the connection is closing: the next notice carries the floor
+    } finally {
+      this.#lastAnnounce = Date.now();
+      this.#announcing = false;
+      if (this.#announceAgain) {
+        this.#announceAgain = false;
+        this.#announce();
+      }
+    }
   }
 
   /**
@@ -431,7 +492,7 @@ export class Intake {
       if (!inTime && !(await this.o.engine.queueFast(tracked.keys()))) return;
       await all;
       await ackAll(messages);
-      await this.#announce([]);
+      this.#announce();
     } finally {
       for (const m of messages) this.#waiting.delete(m);
     }

@@ -5,8 +5,10 @@
  * attempt.
  *
  * Work sharing: lanes (`<endpoint>:<partition>`) live in `delivery_lanes`.
- * A replica claims a lane whose lease expired and that has due work
- * (`findOneAndUpdate` with a lease), renews the lease every LEASE/3 while it
+ * A replica claims a lane whose lease expired and that has due work by
+ * inserting its claim document `<lane>#<gen>` (a unique key decides between
+ * replicas, also where conditional updates are not atomic, as on FerretDB),
+ * then taking the lease; it renews the lease every LEASE/3 while it
  * has work, and releases it (conditional on the lane's change counter `v`,
  * so a concurrent enqueue is never lost) when empty. A crashed replica's
  * lanes are taken over when the lease expires; what it had in flight is
@@ -16,7 +18,10 @@
  * time in JetStream stream order; a failing head holds back only its own
  * session (for this endpoint). A delivery is only attempted once every event
  * up to its stream sequence has been recorded (the intake consumer's ack
- * floor), so an event whose intake was delayed cannot be overtaken.
+ * floor), so an event whose intake was delayed cannot be overtaken. A
+ * replica that queues deliveries into a lane another holds wakes the holder
+ * before acknowledging them; the holder delivers nothing past its floor of
+ * that moment in the lane until it has loaded them.
  *
  * Isolation: each endpoint has its own concurrency cap and circuit breaker;
  * retries wait in MongoDB, never in the JetStream consumer's pending window.
@@ -26,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Event } from '@tgbridge/proto/events/v1/events';
 import { EventType } from '@tgbridge/proto/subjects';
+import { isDuplicateKeyError } from '@tgbridge/platform/mongo';
 import { CIRCUIT_STATE_VALUE, CircuitBreaker } from '../domain/circuit.js';
 import {
   classify,
@@ -43,11 +49,13 @@ import {
   type Collections,
   type DeliveryDoc,
   type FinalStatus,
+  type LaneDoc,
   type QueueDoc,
 } from '../infra/collections.js';
 import type { EndpointStore, LiveEndpoint } from '../infra/endpoints.js';
 import type { WebhookHttpClient } from '../infra/http-client.js';
-import { enqueue, loadLane, sweepDone, type Recorder } from '../infra/queue.js';
+import { laneLocks, type LaneLocks } from '../infra/lane-locks.js';
+import { enqueue, loadLane, sweepDone, unfinishedEntries, type Recorder } from '../infra/queue.js';
 import type { NotifierPublisher } from '../infra/streams.js';
 import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
@@ -143,11 +151,14 @@ export class DeliveryEngine {
   /** {@link queueFast} calls waiting for the spill writer. */
   #spills: Array<{ items: QueueDoc[]; done: (ok: boolean) => void }> = [];
   #spillWriting = false;
+  /** This replica's writes to lane documents, one at a time per lane. */
+  readonly #locks: LaneLocks;
 
   constructor(
     private readonly d: EngineDeps,
     private readonly s: EngineSettings,
   ) {
+    this.#locks = laneLocks(d.c.lanes);
     d.recorder.onFlushed = (ids) => {
       for (const id of ids) this.#durable(id);
       if (this.#heldBack && d.recorder.pendingIds.size < MAX_UNRECORDED) {
@@ -196,14 +207,17 @@ export class DeliveryEngine {
     const now = new Date();
     await Promise.all(
       [...this.#lanes.values()].map((lane) =>
-        this.d.c.lanes
-          .updateOne(
-            { _id: lane.id, owner: this.owner },
-            {
-              $set: { owner: null, leaseUntil: EPOCH },
-              $min: { dueAt: lane.size() > 0 ? now : FAR_FUTURE },
-            },
+        this.#locks
+          .run([lane.id], () =>
+            this.d.c.lanes.updateOne(
+              { _id: lane.id, owner: this.owner },
+              {
+                $set: { owner: null, leaseUntil: EPOCH },
+                $min: { dueAt: lane.size() > 0 ? now : FAR_FUTURE },
+              },
+            ),
           )
+          .then(() => this.#missedAtRelease(lane))
           .catch(() => undefined),
       ),
     );
@@ -237,7 +251,10 @@ export class DeliveryEngine {
         id: l.id,
         loading: l.loading,
         releasing: l.releasing,
+        reloading: l.reloading,
         pins: l.pins,
+        v: l.v,
+        holdAbove: l.holdAbove,
         inFlight: l.inFlight,
         timerAt: l.timer ? l.timerAt - Date.now() : null,
         leaseLeftMs: l.leaseUntil - Date.now(),
@@ -501,8 +518,12 @@ export class DeliveryEngine {
     if (this.#stopping) return;
     for (const id of laneIds) {
       const lane = this.#lanes.get(id);
-      if (lane) this.#refresh(lane);
-      else void this.#claim(id);
+      if (lane) {
+        // The notice comes before the acks of what it announces, so nothing
+        // past today's floor goes out until the reload has those deliveries.
+        lane.holdAbove = Math.min(lane.holdAbove, this.#floor);
+        this.#refresh(lane);
+      } else void this.#claim(id);
     }
   }
 
@@ -534,11 +555,7 @@ export class DeliveryEngine {
       // What this replica held of the lane before must be in the queue first.
       await this.#spilling.get(laneId);
       const now = Date.now();
-      const doc = await this.d.c.lanes.findOneAndUpdate(
-        { _id: laneId, leaseUntil: { $lt: new Date(now) } },
-        { $set: { owner: this.owner, leaseUntil: new Date(now + this.s.leaseMs) } },
-        { returnDocument: 'after' },
-      );
+      const doc = await this.#locks.run([laneId], () => this.#take(laneId, now));
       if (!doc) return;
       const lane = new LaneState(laneId, doc.endpointId);
       lane.leaseUntil = now + this.s.leaseMs;
@@ -549,16 +566,20 @@ export class DeliveryEngine {
       this.d.logger.debug({ lane: laneId, v: lane.v, queued: lane.size() }, 'lane claimed');
       this.#pump(lane);
     } catch (err) {
-      this.d.logger.warn({ lane: laneId, err: (err as Error).message }, 'lane claim failed');
+      // while stopping, the connection closes under claims still running
+      if (!this.#stopping)
+        this.d.logger.warn({ lane: laneId, err: (err as Error).message }, 'lane claim failed');
       const lane = this.#lanes.get(laneId);
       if (lane?.loading) {
         lane.dropped = true;
         this.#lanes.delete(laneId);
         this.#orphan(lane);
-        await this.d.c.lanes
-          .updateOne(
-            { _id: laneId, owner: this.owner },
-            { $set: { owner: null, leaseUntil: EPOCH } },
+        await this.#locks
+          .run([laneId], () =>
+            this.d.c.lanes.updateOne(
+              { _id: laneId, owner: this.owner },
+              { $set: { owner: null, leaseUntil: EPOCH } },
+            ),
           )
           .catch(() => undefined);
       }
@@ -568,11 +589,71 @@ export class DeliveryEngine {
   }
 
   /**
+   * Takes the lane if its lease has expired: claim document first, then the
+   * lease on the lane document. Runs under the lane's lock.
+   *
+   * @returns the lane document as taken, or undefined when another replica
+   *   holds or took it
+   * @throws on MongoDB errors
+   */
+  async #take(laneId: string, now: number): Promise<LaneDoc | undefined> {
+    const cur = await this.d.c.lanes.findOne({ _id: laneId });
+    if (!cur || cur.leaseUntil.getTime() >= now) return undefined;
+    const gen = (cur.gen ?? 0) + 1;
+    if (!(await this.#takeClaim(laneId, gen, now))) return undefined;
+    // still expired: its holder did not renew it meanwhile
+    const took = await this.d.c.lanes.updateOne(
+      { _id: laneId, leaseUntil: { $lt: new Date(now) } },
+      { $set: { owner: this.owner, leaseUntil: new Date(now + this.s.leaseMs), gen } },
+    );
+    if (took.matchedCount === 0) {
+      await this.d.c.laneClaims.deleteOne({ _id: `${laneId}#${gen}`, owner: this.owner });
+      return undefined;
+    }
+    void this.d.c.laneClaims.deleteOne({ _id: `${laneId}#${gen - 1}` }).catch(() => undefined);
+    return { ...cur, gen };
+  }
+
+  /**
+   * Takes claim `gen` of a lane by inserting its claim document: the one
+   * replica whose insert succeeds holds the lane, on MongoDB and on servers
+   * whose conditional updates are not atomic alike. A claim document left
+   * by a replica that died between taking it and writing the lane (older
+   * than two leases) is replaced.
+   *
+   * @returns true when this replica took the claim
+   * @throws on MongoDB errors other than a duplicate key
+   */
+  async #takeClaim(laneId: string, gen: number, now: number): Promise<boolean> {
+    const claim = { _id: `${laneId}#${gen}`, owner: this.owner, at: new Date(now) };
+    try {
+      await this.d.c.laneClaims.insertOne(claim);
+      return true;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+    const held = await this.d.c.laneClaims.findOne({ _id: claim._id });
+    // Ours already: this replica took `gen` before and then lost the lane
+    // (or its lease write) without another replica claiming after it.
+    if (held?.owner === this.owner) return true;
+    if (!held || now - held.at.getTime() < 2 * this.s.leaseMs) return false;
+    await this.d.c.laneClaims.deleteOne({ _id: claim._id, at: held.at });
+    try {
+      await this.d.c.laneClaims.insertOne(claim);
+      return true;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      return false;
+    }
+  }
+
+  /**
    * Reloads `lane` in the background, then pumps it; calls while a reload
    * runs coalesce into one more reload after it (lease renewal never waits
    * for a load).
    */
   #refresh(lane: LaneState): void {
+    if (this.#stopping) return;
     if (lane.reloading) {
       lane.reloadAgain = true;
       return;
@@ -584,8 +665,13 @@ export class DeliveryEngine {
           lane.reloadAgain = false;
           await this.#reload(lane);
         } while (lane.reloadAgain && !lane.dropped);
+        lane.holdAbove = Infinity;
       } catch (err) {
+        if (this.#stopping) return;
         this.d.logger.warn({ lane: lane.id, err: (err as Error).message }, 'lane reload failed');
+        // held deliveries wait for a reload that succeeds
+        if (lane.holdAbove !== Infinity && !lane.dropped)
+          setTimeout(() => this.#refresh(lane), 500).unref();
       } finally {
         lane.reloading = false;
         this.#pump(lane);
@@ -596,7 +682,6 @@ export class DeliveryEngine {
   async #reload(lane: LaneState): Promise<void> {
     const laneDoc = await this.d.c.lanes.findOne({ _id: lane.id });
     if (!laneDoc) return;
-    lane.v = laneDoc.v;
     lane.pruneDone(120_000);
     // Deliveries of this replica that are in flight or finished but not yet
     // recorded, before the markers are read (one finishing and recorded
@@ -607,6 +692,8 @@ export class DeliveryEngine {
       if (this.d.recorder.pendingIds.has(doc._id) || this.#attempting.has(doc._id)) continue;
       lane.add(doc);
     }
+    // only now: a failed load leaves the change for the next renewal to notice
+    lane.v = laneDoc.v;
   }
 
   /** Renews every held lease in one update, then checks ownership and change counters in one read. */
@@ -615,9 +702,11 @@ export class DeliveryEngine {
     if (held.length === 0) return;
     const now = Date.now();
     const ids = held.map((l) => l.id);
-    await this.d.c.lanes.updateMany(
-      { _id: { $in: ids }, owner: this.owner },
-      { $set: { leaseUntil: new Date(now + this.s.leaseMs) } },
+    await this.#locks.run(ids, () =>
+      this.d.c.lanes.updateMany(
+        { _id: { $in: ids }, owner: this.owner },
+        { $set: { leaseUntil: new Date(now + this.s.leaseMs) } },
+      ),
     );
     const docs = await this.d.c.lanes
       .find({ _id: { $in: ids } }, { projection: { owner: 1, v: 1 } })
@@ -727,7 +816,7 @@ export class DeliveryEngine {
       }
       const due = head.dueAt.getTime();
       minDue = Math.min(minDue, due);
-      if (head.streamSeq > this.#floor) {
+      if (head.streamSeq > this.#floor || head.streamSeq > lane.holdAbove) {
         this.#floorWaiters.add(lane);
         continue;
       }
@@ -769,9 +858,11 @@ export class DeliveryEngine {
     lane.releasing = true;
     try {
       await this.d.recorder.flush();
-      const r = await this.d.c.lanes.updateOne(
-        { _id: lane.id, owner: this.owner, v: lane.v },
-        { $set: { owner: null, leaseUntil: EPOCH, dueAt } },
+      const r = await this.#locks.run([lane.id], () =>
+        this.d.c.lanes.updateOne(
+          { _id: lane.id, owner: this.owner, v: lane.v },
+          { $set: { owner: null, leaseUntil: EPOCH, dueAt } },
+        ),
       );
       this.d.logger.debug(
         {
@@ -789,6 +880,7 @@ export class DeliveryEngine {
         this.#lanes.delete(lane.id);
         this.#orphan(lane);
         if (lane.size() > 0 && dueAt === FAR_FUTURE) void this.#claim(lane.id);
+        else if (await this.#missedAtRelease(lane)) void this.#claim(lane.id);
         return;
       }
       lane.releasing = false;
@@ -801,6 +893,36 @@ export class DeliveryEngine {
         this.#pump(lane);
       }
     }
+  }
+
+  /**
+   * After a lane was released: were deliveries queued into it that this
+   * replica never saw? Then the lane is marked due again, for whichever
+   * replica claims it next. On FerretDB the release's write can undo
+   * another replica's concurrent enqueue bump of the lane (change counter
+   * and due date) and the lane would otherwise sit idle with work in it;
+   * its queue entries, inserted before that bump, are found here.
+   *
+   * @returns true when such deliveries exist
+   * @throws on MongoDB errors
+   */
+  async #missedAtRelease(lane: LaneState): Promise<boolean> {
+    const unseen = await this.d.c.queue
+      .find(
+        { lane: lane.id, streamSeq: { $gt: lane.maxSeq } },
+        { projection: { _id: 1, attempts: 1 } },
+      )
+      .limit(100)
+      .toArray();
+    // finished ones (by a replica that held the lane before) are not missed
+    if ((await unfinishedEntries(this.d.c, lane.id, unseen)).length === 0) return false;
+    await this.#locks.run([lane.id], () =>
+      this.d.c.lanes.updateOne(
+        { _id: lane.id, leaseUntil: { $lt: new Date() } },
+        { $min: { dueAt: new Date() } },
+      ),
+    );
+    return true;
   }
 
   #headers(

@@ -38,6 +38,14 @@ export class LaneState {
   pins = 0;
   /** True until the first load from MongoDB finished (nothing is attempted before). */
   loading = true;
+  /**
+   * While a reload asked for by a wake notice runs: heads beyond this
+   * stream sequence wait (another replica queued deliveries here and
+   * acknowledged them; they may come before what is in memory).
+   */
+  holdAbove = Infinity;
+  /** Highest stream sequence of a delivery this replica added to the lane. */
+  maxSeq = 0;
   /** When the lane became empty (epoch ms); 0 while it has work. */
   idleSince = 0;
 
@@ -53,6 +61,7 @@ export class LaneState {
     if (done && doc.attempts < done.attempts) return false;
     this.done.delete(doc._id);
     this.known.add(doc._id);
+    if (doc.streamSeq > this.maxSeq) this.maxSeq = doc.streamSeq;
     this.idleSince = 0;
     let q = this.sessions.get(doc.sessionId);
     if (!q) {

@@ -20,6 +20,7 @@ import type {
 } from '../infra/collections.js';
 import type { EndpointStore } from '../infra/endpoints.js';
 import { checkTargetUrl, type TargetPolicy } from '../infra/http-client.js';
+import { laneLocks } from '../infra/lane-locks.js';
 import { doneMarks, enqueue } from '../infra/queue.js';
 import { WAKE_SUBJECT } from '../consumers/intake.js';
 import { API_QUEUE, ApiSubject, CHANGED_SUBJECT, withPrefix } from './subjects.js';
@@ -118,8 +119,10 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
   };
 
   const wakeEndpointLanes = async (endpointId: string) => {
-    await c.lanes.updateMany({ endpointId }, { $set: { dueAt: new Date() } });
     const lanes = Array.from({ length: d.partitions }, (_, i) => `${endpointId}:${i}`);
+    await laneLocks(c.lanes).run(lanes, () =>
+      c.lanes.updateMany({ _id: { $in: lanes } }, { $set: { dueAt: new Date() } }),
+    );
     d.engine.wake(lanes);
     d.nc.publish(
       withPrefix(WAKE_SUBJECT, d.prefix),
@@ -311,6 +314,8 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
       await c.endpoints.deleteOne({ _id: doc._id });
       await c.queue.deleteMany({ endpointId: doc._id });
       await c.lanes.deleteMany({ endpointId: doc._id });
+      const idPattern = doc._id.replace(/[^A-Za-z0-9_-]/g, '\\$&');
+      await c.laneClaims.deleteMany({ _id: { $regex: `^${idPattern}:\\d+#` } });
       await changed(doc._id);
       return { deleted: true, id: doc._id };
     },

@@ -13,7 +13,10 @@
  *   the markers in bulk, so no per-delivery update or delete touches the
  *   queue).
  * - `delivery_lanes`: one per (endpoint, partition): lease owner, lease
- *   expiry, due hint and a change counter (see delivery/engine.ts).
+ *   expiry, due hint, a change counter and a claim count (see
+ *   delivery/engine.ts).
+ * - `delivery_lane_claims`: the latest claim of each lane, `<lane>#<gen>`
+ *   (its unique `_id` decides between replicas claiming at once).
  *
  * Only operators that FerretDB (SQLite) serves are used: no transactions,
  * change streams, pipelines in updates, partial or TTL indexes (a TTL index
@@ -129,6 +132,21 @@ export interface LaneDoc {
   dueAt: Date;
   /** Incremented by intake whenever deliveries are added. */
   v: number;
+  /** Claims so far (absent: none); the current holder took claim `gen`. */
+  gen?: number;
+}
+
+/**
+ * One claim of a lane: `_id` `<laneId>#<gen>`. Its unique `_id` makes a
+ * claim exclusive on servers whose conditional updates are not atomic
+ * (FerretDB on SQLite reads and writes in separate steps): of replicas
+ * claiming the same expired lease, only the one that inserts the claim
+ * document takes the lane.
+ */
+export interface LaneClaimDoc {
+  _id: string;
+  owner: string;
+  at: Date;
 }
 
 /** "Idle" due date of a lane. */
@@ -143,6 +161,7 @@ export interface Collections {
   deliveries: Collection<DeliveryDoc>;
   attempts: Collection<AttemptDoc>;
   lanes: Collection<LaneDoc>;
+  laneClaims: Collection<LaneClaimDoc>;
   done: Collection<DoneDoc>;
 }
 
@@ -154,6 +173,7 @@ export function collections(db: Db): Collections {
     deliveries: db.collection<DeliveryDoc>('deliveries'),
     attempts: db.collection<AttemptDoc>('delivery_attempts'),
     lanes: db.collection<LaneDoc>('delivery_lanes'),
+    laneClaims: db.collection<LaneClaimDoc>('delivery_lane_claims'),
     done: db.collection<DoneDoc>('delivery_done'),
   };
 }
@@ -180,5 +200,9 @@ export async function ensureIndexes(c: Collections, retentionMs: number): Promis
     .catch(() => undefined);
   await c.attempts
     .createIndex({ at: 1 }, { expireAfterSeconds: ttl, name: 'ttl_at' })
+    .catch(() => undefined);
+  // claims of lanes whose endpoint was deleted (others are removed when superseded)
+  await c.laneClaims
+    .createIndex({ at: 1 }, { expireAfterSeconds: 7 * 86_400, name: 'ttl_at' })
     .catch(() => undefined);
 }

@@ -16,6 +16,7 @@
  */
 import type { AnyBulkWriteOperation } from 'mongodb';
 import { isDuplicateKeyError } from '@tgbridge/platform/mongo';
+import { laneLocks } from './lane-locks.js';
 import type {
   AttemptDoc,
   Collections,
@@ -82,7 +83,17 @@ export async function enqueue(
       upsert: true,
     },
   }));
-  await c.lanes.bulkWrite(ops, { ordered: false });
+  await laneLocks(c.lanes).run(lanes.keys(), async () => {
+    try {
+      await c.lanes.bulkWrite(ops, { ordered: false });
+    } catch (err) {
+      // Two replicas creating the same lane at once: one upsert loses with a
+      // duplicate key; once more, the lane exists and it becomes an update.
+      const errors = writeErrorsOf(err);
+      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+      await c.lanes.bulkWrite(ops, { ordered: false });
+    }
+  });
   return fresh;
 }
 

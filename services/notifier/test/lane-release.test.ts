@@ -1,0 +1,98 @@
+/**
+ * A lane released while another replica queues into it (real NATS, real
+ * MongoDB-wire server, a real receiver). On FerretDB the release's write
+ * can undo the other replica's concurrent bump of the lane document, so
+ * the lane would look idle with a delivery in it; the releasing replica
+ * looks for deliveries it never saw and marks the lane due again.
+ */
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { Notifier } from '../src/app.js';
+import { ApiSubject } from '../src/handlers/subjects.js';
+import { laneId } from '../src/domain/matching.js';
+import {
+  Bus,
+  dbUrl,
+  messageEvent,
+  receiver,
+  rid,
+  startNotifier,
+  testEnv,
+  waitFor,
+  type Receiver,
+} from './harness.js';
+
+const TENANT = rid('t');
+const PARTITIONS = 4;
+
+let bus: Bus;
+let n: Notifier;
+let r: Receiver;
+let stream: string;
+
+beforeAll(async () => {
+  bus = await Bus.open(inject('natsUrl'));
+  r = await receiver();
+  const env = testEnv({
+    MONGO_URL: dbUrl(inject('mongoUrl'), 'notifier_release'),
+    NOTIFIER_EVENTS_FILTER: `tg.evt.${TENANT}.>`,
+    WEBHOOK_LANE_PARTITIONS: String(PARTITIONS),
+    WEBHOOK_LEASE_MS: '1s',
+  });
+  stream = await bus.ensureTenantStream(env.EVENTS_STREAM!, TENANT);
+  env.EVENTS_STREAM = stream;
+  bus.prefix = env.NOTIFIER_SUBJECT_PREFIX!;
+  n = await startNotifier(env);
+}, 60_000);
+
+afterAll(async () => {
+  await n?.stop();
+  await r?.close();
+  if (stream?.startsWith('NFEVT')) await bus.deleteStream(stream);
+  await bus?.close();
+});
+
+it('a delivery queued into a held lane without its lane bump is delivered once the lane is released', async () => {
+  const created = await bus.api<{ ok: boolean; endpoint: { id: string } }>(
+    ApiSubject.EndpointsCreate,
+    { tenant_id: TENANT, url: `${r.url}/hook`, agent_ids: ['agent1'] },
+  );
+  expect(created.ok).toBe(true);
+  const endpointId = created.endpoint.id;
+  const session = crypto.randomUUID();
+  const lane = laneId(endpointId, session, PARTITIONS);
+  const first = messageEvent({ tenant: TENANT, agent: 'agent1', session, sequence: 1 });
+  await bus.publish(first);
+  await waitFor(() => r.received.length === 1, 10_000, 'first delivered');
+  expect(n.engine.heldLanes()).toContain(lane);
+  // An event of an agent without endpoint: acknowledged at once, it moves
+  // the ack floor past the sequence the missed delivery gets below.
+  const other = messageEvent({ tenant: TENANT, agent: 'agent2', session, sequence: 2 });
+  const seq = await bus.publish(other);
+  await waitFor(() => n.engine.floor >= seq, 10_000, 'floor past the other event');
+  // What another replica's intake writes, minus the lane bump FerretDB lost.
+  const second = messageEvent({ tenant: TENANT, agent: 'agent1', session, sequence: 3 });
+  const now = new Date();
+  await n.collections.queue.insertOne({
+    _id: `${endpointId}.${second.eventId}`,
+    lane,
+    endpointId,
+    tenantId: TENANT,
+    agentId: 'agent1',
+    sessionId: session,
+    eventId: second.eventId,
+    eventType: 'new_message',
+    streamSeq: seq,
+    body: JSON.stringify({ event: 'new_message', event_id: second.eventId, session_id: session }),
+    traceparent: null,
+    attempts: 0,
+    dueAt: now,
+    createdAt: now,
+    lastStatusCode: null,
+    lastError: null,
+    trigger: 'event',
+    attemptBase: 0,
+  });
+  // Idle for a lease, the lane is released; the delivery is found then.
+  await waitFor(() => r.received.length === 2, 10_000, 'missed delivery delivered');
+  expect(r.received.map((x) => x.json.event_id)).toEqual([first.eventId, second.eventId]);
+}, 60_000);
