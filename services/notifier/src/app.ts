@@ -176,7 +176,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
           },
         }),
         nc.subscribe(withPrefix(CHANGED_SUBJECT, config.NOTIFIER_SUBJECT_PREFIX), {
-          callback: () => void endpoints.reload().catch(() => {}),
+          callback: () => void endpoints.changed().catch(() => {}),
         }),
       );
       subs.push(

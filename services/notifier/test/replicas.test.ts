@@ -52,6 +52,30 @@ afterAll(async () => {
   await bus?.close();
 });
 
+it('an endpoint gets the events published right after its create call, whichever replica takes them', async () => {
+  // The create call is served by one replica; the events may reach the
+  // other first, which must have loaded the new endpoint by then.
+  for (let round = 0; round < 10; round++) {
+    const agent = rid('ag');
+    const rr = await receiver();
+    try {
+      const created = await bus.api<{ ok: boolean }>(ApiSubject.EndpointsCreate, {
+        tenant_id: TENANT,
+        url: `${rr.url}/hook`,
+        agent_ids: [agent],
+      });
+      expect(created.ok).toBe(true);
+      const events = Array.from({ length: 3 }, () =>
+        messageEvent({ tenant: TENANT, agent, session: crypto.randomUUID() }),
+      );
+      for (const e of events) await bus.publish(e);
+      await waitFor(() => rr.received.length >= 3, 10_000, `round ${round}: 3 delivered`);
+    } finally {
+      await rr.close();
+    }
+  }
+}, 120_000);
+
 it('two replicas deliver every event once, in order per session, while one of them stops mid-stream', async () => {
   const created = await bus.api<{ ok: boolean; endpoint: { id: string } }>(
     ApiSubject.EndpointsCreate,

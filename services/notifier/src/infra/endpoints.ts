@@ -39,6 +39,8 @@ export class EndpointStore {
   #loadedAt = 0;
   #loading: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
+  /** The reload asked for by the latest change notice, until it finished. */
+  #changing: Promise<void> | undefined;
 
   constructor(
     private readonly c: Collections,
@@ -164,16 +166,42 @@ export class EndpointStore {
     return secret;
   }
 
+  /**
+   * Reloads after a change notice from another replica; until that reload
+   * has finished, {@link all} and {@link get} wait for it. NATS hands a
+   * connection its messages in the order the server sent them, and the
+   * notice is sent before the API's reply: an intake batch holding events
+   * published after a create or update call returned is matched against
+   * the changed endpoints.
+   *
+   * @returns the reload (rejects when MongoDB fails; readers go on with the old cache)
+   */
+  changed(): Promise<void> {
+    const p = this.reload();
+    this.#changing = p;
+    void p
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#changing === p) this.#changing = undefined;
+      });
+    return p;
+  }
+
   /** Live endpoints matching nothing in particular (the cache), reloading when stale. */
   async all(): Promise<LiveEndpoint[]> {
-    if (Date.now() - this.#loadedAt > this.refreshMs) await this.reload();
+    await this.#fresh();
     return [...this.#cache.values()];
   }
 
   /** One live endpoint from the cache (reloading when stale). */
   async get(id: string): Promise<LiveEndpoint | undefined> {
-    if (Date.now() - this.#loadedAt > this.refreshMs) await this.reload();
+    await this.#fresh();
     return this.#cache.get(id);
+  }
+
+  async #fresh(): Promise<void> {
+    if (this.#changing) await this.#changing.catch(() => undefined);
+    else if (Date.now() - this.#loadedAt > this.refreshMs) await this.reload();
   }
 
   /** Cached endpoint without I/O. */
