@@ -90,6 +90,10 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 FROM runtime AS notifier
 COPY --from=build /app/services/notifier/dist /app/services/notifier/dist
 ENV SERVICE_NAME=notifier
+# Larger young generation: deliveries live for milliseconds to seconds; fewer of
+# them reach the old generation, whose collections set the latency tail
+# (bench/notifier.ts: less CPU per delivery, up to ~100 MB more memory).
+ENV NODE_OPTIONS=--max-semi-space-size=64
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--enable-source-maps", "--import", "/app/services/notifier/dist/telemetry-register.js", "/app/services/notifier/dist/main.js"]
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -3,8 +3,11 @@
 # bench/notifier.ts:  bash bench/mongo-java-server/run.sh [port=27999]
 # then:               MONGO_URL=mongodb://127.0.0.1:27999/ npx tsx bench/notifier.ts
 # Needs a JDK (17+) and Maven (Debian: apt-get install -y default-jdk-headless maven);
-# the jars come from Maven Central into ~/.m2. Serial GC and a fixed heap keep the
-# server's collector pauses off the second core the notifier shares.
+# the jars come from Maven Central into ~/.m2. It keeps every document in its heap:
+# one bench run writes about half a million (deliveries, attempts, markers). ZGC
+# keeps the collector's pauses out of the latency figures (Serial GC paused the
+# server for 100-450 ms, a full heap stalled it for seconds); the bench drops its
+# database at the end. BENCH_JAVA_OPTS replaces the JVM options.
 set -euo pipefail
 port="${1:-27999}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,4 +23,4 @@ if [ ! -f "$build/cp.txt" ] || [ "$here/pom.xml" -nt "$build/cp.txt" ]; then
   mvn -q -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$build/cp.txt"
 fi
 javac -d "$build/classes" -cp "$(cat "$build/cp.txt")" "$here/src/main/java/bench/Main.java"
-exec java -XX:+UseSerialGC -Xms1g -Xmn256m -cp "$build/classes:$(cat "$build/cp.txt")" bench.Main "$port"
+exec java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xms8g -Xmx8g} -cp "$build/classes:$(cat "$build/cp.txt")" bench.Main "$port"

@@ -19,7 +19,7 @@ export interface NotifierMetrics {
   spilled: Counter;
   /** Deliveries not finished yet (all endpoints; refreshed every poll). */
   queueDepth: Gauge;
-  /** Age of the oldest due, undelivered delivery, seconds. */
+  /** Age of the oldest due delivery waiting in the lanes this replica holds, seconds. */
   oldestDueAge: Gauge;
   /** Circuit state per endpoint: 0 closed, 1 open, 2 half-open. */
   circuit: Gauge<'endpoint'>;
@@ -76,7 +76,7 @@ export function createNotifierMetrics(registry: Registry): NotifierMetrics {
     }),
     oldestDueAge: new Gauge({
       name: 'tgbridge_notifier_oldest_due_age_seconds',
-      help: 'Age of the oldest due undelivered delivery',
+      help: 'Age of the oldest due delivery waiting in the lanes this replica holds',
       registers,
     }),
     circuit: new Gauge({
