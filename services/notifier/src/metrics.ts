@@ -76,7 +76,7 @@ export function createNotifierMetrics(registry: Registry): NotifierMetrics {
     }),
     oldestDueAge: new Gauge({
       name: 'tgbridge_notifier_oldest_due_age_seconds',
-      help: 'Age of the oldest due delivery waiting in the lanes this replica holds',
+      help: 'Age of the oldest due delivery waiting in the lanes this replica holds (max over replicas for the fleet)',
       registers,
     }),
     circuit: new Gauge({
