@@ -59,7 +59,7 @@ import { enqueue, loadLane, sweepDone, unfinishedEntries, type Recorder } from '
 import type { NotifierPublisher } from '../infra/streams.js';
 import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
-import { LaneState, type SessionQueue } from './lane.js';
+import { DONE_KEEP_MS, LaneState, type SessionQueue } from './lane.js';
 
 /** Settings of the engine (from NotifierConfig). */
 export interface EngineSettings {
@@ -695,7 +695,7 @@ export class DeliveryEngine {
   async #reload(lane: LaneState): Promise<void> {
     const laneDoc = await this.d.c.lanes.findOne({ _id: lane.id });
     if (!laneDoc) return;
-    lane.pruneDone(120_000);
+    lane.pruneDone(DONE_KEEP_MS);
     // Deliveries of this replica that are in flight or finished but not yet
     // recorded, before the markers are read (one finishing and recorded
     // during the load is skipped either way).

@@ -5,6 +5,14 @@
  */
 import type { QueueDoc } from '../infra/collections.js';
 
+/**
+ * How long a lane remembers a finished delivery (ms): long enough that a
+ * reload racing the recorder and the queue sweeper (seconds) does not bring
+ * it back, short enough to bound memory (at 3,000 deliveries/s, about
+ * 13 MB).
+ */
+export const DONE_KEEP_MS = 30_000;
+
 /** One session's queue within a lane. */
 export interface SessionQueue {
   items: QueueDoc[];
@@ -83,14 +91,25 @@ export class LaneState {
     if (q.items[0] === doc) q.items.shift();
     else q.items.splice(q.items.indexOf(doc), 1);
     this.known.delete(doc._id);
-    this.done.set(doc._id, { at: Date.now(), attempts: doc.attempts });
+    const now = Date.now();
+    this.done.delete(doc._id); // re-inserted last: the map stays in finishing order
+    this.done.set(doc._id, { at: now, attempts: doc.attempts });
+    this.pruneDone(DONE_KEEP_MS, now);
     if (q.items.length === 0 && !q.busy) this.sessions.delete(sessionId);
   }
 
-  /** Forgets finished ids older than `ms`. */
-  pruneDone(ms: number): void {
-    const cutoff = Date.now() - ms;
-    for (const [id, d] of this.done) if (d.at < cutoff) this.done.delete(id);
+  /**
+   * Forgets finished ids older than `ms`. The map is in finishing order, so
+   * this stops at the first recent one (amortized O(1) per finish: a lane
+   * held for hours under load never reloads and would otherwise keep every
+   * id it delivered).
+   */
+  pruneDone(ms: number, now = Date.now()): void {
+    const cutoff = now - ms;
+    for (const [id, d] of this.done) {
+      if (d.at >= cutoff) break;
+      this.done.delete(id);
+    }
   }
 
   /** Number of queued deliveries. */
