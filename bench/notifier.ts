@@ -209,6 +209,12 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** Peak resident set size of a process so far (MB), from /proc (VmHWM). */
+function peakRssMb(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Math.round(Number(kb ?? NaN) / 1024);
+}
+
 async function backendOf(url: string, source: string): Promise<string> {
   const { MongoClient } = await import('mongodb');
   const client = new MongoClient(url);
@@ -420,6 +426,7 @@ async function main(): Promise<void> {
     `one endpoint dead, ${ROUNDS} windows: healthy endpoints' p99 ${p99Dead.toFixed(1)} ms; / all healthy = ${(p99Dead / p99Healthy).toFixed(2)} (per round: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
   );
 
+  say(`notifier memory: peak RSS ${peakRssMb(notifierPid)} MB`);
   const stopped = new Promise((ok) => notifier.once('exit', ok));
   notifier.kill('SIGTERM');
   await stopped;
