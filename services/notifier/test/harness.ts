@@ -16,6 +16,7 @@ import { eventSubject } from '@tgbridge/proto/subjects';
 import { uniqueDbUrl, uniqueName } from '@tgbridge/testinfra';
 import { createNotifier, type Notifier } from '../src/app.js';
 import { loadNotifierConfig, type NotifierConfig } from '../src/config.js';
+import type { QueueDoc } from '../src/infra/collections.js';
 
 /** A random 32-byte keyring spec. */
 export function keySpec(): string {
@@ -307,4 +308,51 @@ export async function waitFor<T>(
 /** A short random id usable as a subject token. */
 export function rid(prefix: string): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A delivery queue entry as intake writes it: a not yet attempted
+ * `new_message` of endpoint `endpointId`, lane `lane`, stream sequence `streamSeq`.
+ */
+export function queueEntry(
+  o: Pick<QueueDoc, 'endpointId' | 'lane' | 'eventId' | 'streamSeq'> & Partial<QueueDoc>,
+): QueueDoc {
+  const now = new Date();
+  return {
+    _id: `${o.endpointId}.${o.eventId}`,
+    tenantId: 't',
+    agentId: 'a',
+    sessionId: 's1',
+    eventType: 'new_message',
+    body: '{}',
+    traceparent: null,
+    attempts: 0,
+    dueAt: now,
+    createdAt: now,
+    lastStatusCode: null,
+    lastError: null,
+    trigger: 'event',
+    attemptBase: 0,
+    ...o,
+  };
+}
+
+/**
+ * The environment of notifiers that serve one tenant only: its own events
+ * stream (or the suite's, when that already captures the tenant), the
+ * consumer filtered to it, a database of their own; `bus` is pointed at
+ * their API prefix.
+ */
+export async function tenantEnv(
+  bus: Bus,
+  o: { tenant: string; mongoUrl: string; dbPrefix: string; over?: Record<string, string> },
+): Promise<Record<string, string>> {
+  const env = testEnv({
+    MONGO_URL: dbUrl(o.mongoUrl, o.dbPrefix),
+    NOTIFIER_EVENTS_FILTER: `tg.evt.${o.tenant}.>`,
+    ...o.over,
+  });
+  env.EVENTS_STREAM = await bus.ensureTenantStream(env.EVENTS_STREAM!, o.tenant);
+  bus.prefix = env.NOTIFIER_SUBJECT_PREFIX!;
+  return env;
 }

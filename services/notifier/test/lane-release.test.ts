@@ -11,12 +11,12 @@ import { ApiSubject } from '../src/handlers/subjects.js';
 import { laneId } from '../src/domain/matching.js';
 import {
   Bus,
-  dbUrl,
   messageEvent,
+  queueEntry,
   receiver,
   rid,
   startNotifier,
-  testEnv,
+  tenantEnv,
   waitFor,
   type Receiver,
 } from './harness.js';
@@ -32,15 +32,13 @@ let stream: string;
 beforeAll(async () => {
   bus = await Bus.open(inject('natsUrl'));
   r = await receiver();
-  const env = testEnv({
-    MONGO_URL: dbUrl(inject('mongoUrl'), 'notifier_release'),
-    NOTIFIER_EVENTS_FILTER: `tg.evt.${TENANT}.>`,
-    WEBHOOK_LANE_PARTITIONS: String(PARTITIONS),
-    WEBHOOK_LEASE_MS: '1s',
+  const env = await tenantEnv(bus, {
+    tenant: TENANT,
+    mongoUrl: inject('mongoUrl'),
+    dbPrefix: 'notifier_release',
+    over: { WEBHOOK_LANE_PARTITIONS: String(PARTITIONS), WEBHOOK_LEASE_MS: '1s' },
   });
-  stream = await bus.ensureTenantStream(env.EVENTS_STREAM!, TENANT);
-  env.EVENTS_STREAM = stream;
-  bus.prefix = env.NOTIFIER_SUBJECT_PREFIX!;
+  stream = env.EVENTS_STREAM!;
   n = await startNotifier(env);
 }, 60_000);
 
@@ -71,27 +69,22 @@ it('a delivery queued into a held lane without its lane bump is delivered once t
   await waitFor(() => n.engine.floor >= seq, 10_000, 'floor past the other event');
   // What another replica's intake writes, minus the lane bump FerretDB lost.
   const second = messageEvent({ tenant: TENANT, agent: 'agent1', session, sequence: 3 });
-  const now = new Date();
-  await n.collections.queue.insertOne({
-    _id: `${endpointId}.${second.eventId}`,
-    lane,
-    endpointId,
-    tenantId: TENANT,
-    agentId: 'agent1',
-    sessionId: session,
-    eventId: second.eventId,
-    eventType: 'new_message',
-    streamSeq: seq,
-    body: JSON.stringify({ event: 'new_message', event_id: second.eventId, session_id: session }),
-    traceparent: null,
-    attempts: 0,
-    dueAt: now,
-    createdAt: now,
-    lastStatusCode: null,
-    lastError: null,
-    trigger: 'event',
-    attemptBase: 0,
-  });
+  await n.collections.queue.insertOne(
+    queueEntry({
+      endpointId,
+      lane,
+      eventId: second.eventId,
+      streamSeq: seq,
+      tenantId: TENANT,
+      agentId: 'agent1',
+      sessionId: session,
+      body: JSON.stringify({
+        event: 'new_message',
+        event_id: second.eventId,
+        session_id: session,
+      }),
+    }),
+  );
   // Idle for a lease, the lane is released; the delivery is found then.
   await waitFor(() => r.received.length === 2, 10_000, 'missed delivery delivered');
   expect(r.received.map((x) => x.json.event_id)).toEqual([first.eventId, second.eventId]);

@@ -5,29 +5,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { QueueDoc } from '../src/infra/collections.js';
 import { DONE_KEEP_MS, LaneState } from '../src/delivery/lane.js';
+import { queueEntry } from './harness.js';
 
-function doc(i: number, session = 's1'): QueueDoc {
-  const now = new Date();
-  return {
-    _id: `ep.evt_${i}`,
-    lane: 'ep:0',
-    endpointId: 'ep',
-    tenantId: 't',
-    agentId: 'a',
-    sessionId: session,
-    eventId: `evt_${i}`,
-    eventType: 'new_message',
-    streamSeq: i,
-    body: '{}',
-    traceparent: null,
-    attempts: 0,
-    dueAt: now,
-    createdAt: now,
-    lastStatusCode: null,
-    lastError: null,
-    trigger: 'event',
-    attemptBase: 0,
-  };
+function doc(i: number): QueueDoc {
+  return queueEntry({ endpointId: 'ep', lane: 'ep:0', eventId: `evt_${i}`, streamSeq: i });
 }
 
 /** Adds delivery `i`, attempts it once and finishes it, as the engine does. */

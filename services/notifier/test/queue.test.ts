@@ -22,7 +22,7 @@ import {
   sweepDone,
   unfinishedEntries,
 } from '../src/infra/queue.js';
-import { dbUrl, rid } from './harness.js';
+import { dbUrl, queueEntry, rid } from './harness.js';
 
 let mongo: Connection;
 let c: Collections;
@@ -30,27 +30,14 @@ let lane: string;
 
 function item(i: number, session = 's1'): QueueDoc {
   const eventId = rid('evt_');
-  const now = new Date();
-  return {
-    _id: `ep_q.${eventId}`,
-    lane,
+  return queueEntry({
     endpointId: 'ep_q',
-    tenantId: 't',
-    agentId: 'a',
-    sessionId: session,
+    lane,
     eventId,
-    eventType: 'new_message',
     streamSeq: i + 1,
+    sessionId: session,
     body: `{"n":${i}}`,
-    traceparent: null,
-    attempts: 0,
-    dueAt: now,
-    createdAt: now,
-    lastStatusCode: null,
-    lastError: null,
-    trigger: 'event',
-    attemptBase: 0,
-  };
+  });
 }
 
 /** Records `items` as delivered after one attempt, as the engine does. */

@@ -9,12 +9,11 @@ import type { Notifier } from '../src/app.js';
 import { ApiSubject } from '../src/handlers/subjects.js';
 import {
   Bus,
-  dbUrl,
   messageEvent,
   receiver,
   rid,
   startNotifier,
-  testEnv,
+  tenantEnv,
   waitFor,
   type Receiver,
 } from './harness.js';
@@ -32,14 +31,13 @@ let stream: string;
 beforeAll(async () => {
   bus = await Bus.open(inject('natsUrl'));
   r = await receiver();
-  const env = testEnv({
-    MONGO_URL: dbUrl(inject('mongoUrl'), 'notifier_replicas'),
-    NOTIFIER_EVENTS_FILTER: `tg.evt.${TENANT}.>`,
-    WEBHOOK_LANE_PARTITIONS: '8',
+  const env = await tenantEnv(bus, {
+    tenant: TENANT,
+    mongoUrl: inject('mongoUrl'),
+    dbPrefix: 'notifier_replicas',
+    over: { WEBHOOK_LANE_PARTITIONS: '8' },
   });
-  stream = await bus.ensureTenantStream(env.EVENTS_STREAM!, TENANT);
-  env.EVENTS_STREAM = stream;
-  bus.prefix = env.NOTIFIER_SUBJECT_PREFIX!;
+  stream = env.EVENTS_STREAM!;
   a = await startNotifier(env);
   b = await startNotifier(env);
 }, 60_000);
