@@ -149,6 +149,7 @@ export function createNotifier(config: NotifierConfig, opts: NotifierOptions = {
           endpointConcurrency: config.WEBHOOK_ENDPOINT_CONCURRENCY,
           globalConcurrency: config.WEBHOOK_GLOBAL_CONCURRENCY,
           leaseMs: config.WEBHOOK_LEASE_MS,
+          laneMemory: config.WEBHOOK_LANE_MEMORY,
           pollMs: config.WEBHOOK_POLL_MS,
           disableAfterMs: config.WEBHOOK_DISABLE_AFTER_MS,
           circuitCooldownMs: config.WEBHOOK_CIRCUIT_COOLDOWN_MS,

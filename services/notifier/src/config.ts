@@ -96,6 +96,7 @@ export const notifierConfigSchema = baseConfigSchema.extend({
   WEBHOOK_ENDPOINT_CONCURRENCY: int({ default: 32, min: 1, max: 1024 }),
   WEBHOOK_GLOBAL_CONCURRENCY: int({ default: 512, min: 1, max: 10_000 }),
   WEBHOOK_LANE_PARTITIONS: int({ default: 8, min: 1, max: 256 }),
+  WEBHOOK_LANE_MEMORY: int({ default: 2000, min: 10, max: 1_000_000 }),
   WEBHOOK_LEASE_MS: durationMs({ default: 15_000 }),
   WEBHOOK_POLL_MS: durationMs({ default: 500 }),
   WEBHOOK_ROTATION_GRACE_MS: durationMs({ default: 86_400_000 }),

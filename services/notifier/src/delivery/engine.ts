@@ -55,7 +55,13 @@ import {
 import type { EndpointStore, LiveEndpoint } from '../infra/endpoints.js';
 import type { WebhookHttpClient } from '../infra/http-client.js';
 import { laneLocks, type LaneLocks } from '../infra/lane-locks.js';
-import { enqueue, loadLane, sweepDone, unfinishedEntries, type Recorder } from '../infra/queue.js';
+import {
+  enqueue,
+  loadLanePage,
+  sweepDone,
+  unfinishedEntries,
+  type Recorder,
+} from '../infra/queue.js';
 import type { NotifierPublisher } from '../infra/streams.js';
 import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
@@ -69,6 +75,12 @@ export interface EngineSettings {
   endpointConcurrency: number;
   globalConcurrency: number;
   leaseMs: number;
+  /**
+   * Deliveries of one lane held in memory: a longer lane is loaded in pages
+   * of this many, lowest stream sequence first, and what lies beyond the
+   * page waits for the next one.
+   */
+  laneMemory: number;
   pollMs: number;
   disableAfterMs: number;
   circuitCooldownMs: number;
@@ -222,7 +234,7 @@ export class DeliveryEngine {
               { _id: lane.id, owner: this.owner },
               {
                 $set: { owner: null, leaseUntil: EPOCH },
-                $min: { dueAt: lane.size() > 0 ? now : FAR_FUTURE },
+                $min: { dueAt: lane.size() > 0 || lane.pageEnd < Infinity ? now : FAR_FUTURE },
               },
             ),
           )
@@ -264,6 +276,8 @@ export class DeliveryEngine {
         pins: l.pins,
         v: l.v,
         holdAbove: l.holdAbove,
+        count: l.count,
+        pageEnd: l.pageEnd,
         inFlight: l.inFlight,
         timerAt: l.timer ? l.timerAt - Date.now() : null,
         leaseLeftMs: l.leaseUntil - Date.now(),
@@ -337,14 +351,16 @@ export class DeliveryEngine {
       const lane = this.#lanes.get(item.lane);
       if (!lane || lane.dropped || lane.releasing || lane.loading) continue;
       const admitted = admit(lane, item);
+      const paged = this.#beyondPage(lane, item);
       // Not added: the lane knows it already (queued, or finished moments ago).
-      if (!lane.add(item)) continue;
+      if (!paged && !lane.add(item)) continue;
       let resolve!: () => void;
       const durable = new Promise<void>((r) => (resolve = r));
       this.#fast.set(item._id, { item, finishing: false, spilled: false, durable, resolve });
       tracked.set(item._id, durable);
       touched.add(lane);
-      if (!admitted) queueNow.push(item._id);
+      // beyond the lane's page: queued only, loaded with a later page
+      if (!admitted || paged) queueNow.push(item._id);
     }
     // Refused ones are in the lane already (stream order holds) and get their
     // queue entries at once; intake acknowledges them when written, without
@@ -359,7 +375,7 @@ export class DeliveryEngine {
     for (const [laneId, docs] of byLane) {
       const lane = this.#lanes.get(laneId);
       if (lane && !lane.dropped) {
-        for (const doc of docs) lane.add({ ...doc });
+        for (const doc of docs) if (!this.#beyondPage(lane, doc)) lane.add({ ...doc });
         touched.add(lane);
       } else {
         void this.#claim(laneId);
@@ -367,6 +383,41 @@ export class DeliveryEngine {
     }
     for (const lane of touched) this.#pump(lane);
     return tracked;
+  }
+
+  /**
+   * Whether `item` lies beyond the lane's page in memory (it then stays in
+   * the queue only). A lane holding {@link EngineSettings.laneMemory}
+   * deliveries is paged at the highest sequence it holds; a delivery at or
+   * below the page end is always taken in (a replay), so that every
+   * unfinished delivery up to it is in memory.
+   */
+  #beyondPage(lane: LaneState, item: QueueDoc): boolean {
+    if (lane.pageEnd === Infinity && lane.count >= this.s.laneMemory) {
+      lane.pageEnd = lane.maxSeq;
+      lane.finishedSincePage = 0;
+    }
+    return item.streamSeq > lane.pageEnd;
+  }
+
+  /**
+   * Asks for the next page of a paged lane once the page in memory is
+   * half done, or once it no longer holds a deliverable head while others
+   * wait beyond it and something finished (a dead endpoint's page, whose
+   * heads wait for retries, is not read again and again). At most one
+   * page load per 200 ms.
+   */
+  #pageForward(lane: LaneState, blocked: boolean, headsInPage: boolean): void {
+    if (lane.pageEnd === Infinity || lane.pageAt !== 0 || lane.reloading) return;
+    const want =
+      lane.count < this.s.laneMemory / 2 ||
+      (blocked && (!headsInPage || lane.finishedSincePage > 0));
+    if (!want) return;
+    lane.pageAt = Date.now() + 200;
+    setTimeout(() => {
+      lane.pageAt = 0;
+      if (!lane.dropped) this.#refresh(lane);
+    }, 200).unref();
   }
 
   /**
@@ -400,6 +451,7 @@ export class DeliveryEngine {
       const flow = this.#flow.get(lane.endpointId);
       const stalled = flow !== undefined && flow.inFlight > 0 && now - flow.lastProgress > stallMs;
       const ok =
+        lane.pageEnd === Infinity &&
         ep !== undefined &&
         ep.enabled &&
         !stalled &&
@@ -700,11 +752,18 @@ export class DeliveryEngine {
     // recorded, before the markers are read (one finishing and recorded
     // during the load is skipped either way).
     const busy = new Set([...this.d.recorder.pendingIds, ...this.#attempting]);
-    const docs = await loadLane(this.d.c, lane.id, (id) => lane.known.has(id) || busy.has(id));
-    for (const doc of docs) {
+    const page = await loadLanePage(
+      this.d.c,
+      lane.id,
+      this.s.laneMemory,
+      (id) => lane.known.has(id) || busy.has(id),
+    );
+    for (const doc of page.docs) {
       if (this.d.recorder.pendingIds.has(doc._id) || this.#attempting.has(doc._id)) continue;
       lane.add(doc);
     }
+    lane.pageEnd = page.complete ? Infinity : page.lastSeq;
+    lane.finishedSincePage = 0;
     // only now: a failed load leaves the change for the next renewal to notice
     lane.v = laneDoc.v;
   }
@@ -831,11 +890,18 @@ export class DeliveryEngine {
     const circuit = this.#circuit(ep.id);
     let wakeAt = Infinity;
     let minDue = Infinity;
+    let beyondPage = false;
+    let headsInPage = false;
     for (const [sessionId, q] of lane.sessions) {
-      if (q.busy) continue;
       const head = q.items[0];
+      if (head && head.streamSeq <= lane.pageEnd) headsInPage = true;
+      if (q.busy) continue;
       if (!head) {
         lane.sessions.delete(sessionId);
+        continue;
+      }
+      if (head.streamSeq > lane.pageEnd) {
+        beyondPage = true;
         continue;
       }
       const due = head.dueAt.getTime();
@@ -865,6 +931,7 @@ export class DeliveryEngine {
       }
       void this.#attempt(lane, q, sessionId, head, ep);
     }
+    this.#pageForward(lane, beyondPage, headsInPage);
     if (wakeAt < Infinity) this.#setTimer(lane, wakeAt);
     if (lane.inFlight === 0) {
       if (lane.sessions.size === 0) {
@@ -872,7 +939,11 @@ export class DeliveryEngine {
         lane.idleSince ||= now;
         if (now - lane.idleSince >= this.s.leaseMs) void this.#release(lane, FAR_FUTURE);
         else this.#setTimer(lane, lane.idleSince + this.s.leaseMs);
-      } else if (minDue > now + 2 * this.s.leaseMs && !this.#floorWaiters.has(lane))
+      } else if (
+        minDue > now + 2 * this.s.leaseMs &&
+        !this.#floorWaiters.has(lane) &&
+        lane.pageEnd === Infinity
+      )
         void this.#release(lane, new Date(minDue));
     }
   }

@@ -54,6 +54,18 @@ export class LaneState {
   holdAbove = Infinity;
   /** Highest stream sequence of a delivery this replica added to the lane. */
   maxSeq = 0;
+  /** Deliveries held here (what {@link size} counts). */
+  count = 0;
+  /**
+   * Last stream sequence of the page in memory; Infinity while the whole
+   * lane is. Deliveries beyond it stay in the queue (or wait here, when
+   * they came before the lane was paged) until a later page covers them.
+   */
+  pageEnd = Infinity;
+  /** Deliveries finished since the page was loaded. */
+  finishedSincePage = 0;
+  /** When the next page is due to be loaded (epoch ms); 0 when none is asked for. */
+  pageAt = 0;
   /** When the lane became empty (epoch ms); 0 while it has work. */
   idleSince = 0;
 
@@ -70,6 +82,7 @@ export class LaneState {
     this.done.delete(doc._id);
     this.known.add(doc._id);
     if (doc.streamSeq > this.maxSeq) this.maxSeq = doc.streamSeq;
+    this.count++;
     this.idleSince = 0;
     let q = this.sessions.get(doc.sessionId);
     if (!q) {
@@ -90,6 +103,8 @@ export class LaneState {
   finish(q: SessionQueue, doc: QueueDoc, sessionId: string): void {
     if (q.items[0] === doc) q.items.shift();
     else q.items.splice(q.items.indexOf(doc), 1);
+    this.count--;
+    this.finishedSincePage++;
     this.known.delete(doc._id);
     const now = Date.now();
     this.done.delete(doc._id); // re-inserted last: the map stays in finishing order

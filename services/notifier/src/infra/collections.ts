@@ -185,6 +185,8 @@ export function collections(db: Db): Collections {
 export async function ensureIndexes(c: Collections, retentionMs: number): Promise<void> {
   await c.endpoints.createIndex({ tenantId: 1, createdAt: -1 });
   await c.queue.createIndex({ lane: 1 });
+  // lane pages: the entries with the lowest stream sequences first
+  await c.queue.createIndex({ lane: 1, streamSeq: 1 });
   await c.queue.createIndex({ endpointId: 1, createdAt: -1 });
   await c.queue.createIndex({ eventId: 1 });
   await c.deliveries.createIndex({ endpointId: 1, createdAt: -1 });

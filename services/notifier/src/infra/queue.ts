@@ -360,29 +360,68 @@ export async function unfinishedEntries<T extends Pick<QueueDoc, '_id' | 'attemp
     return m === undefined || d.attempts >= m;
   });
   if (open.every((d) => marks.has(d._id))) return open;
-  const still = await c.queue.find({ lane: laneId }, { projection: { _id: 1 } }).toArray();
+  const ids = open.filter((d) => !marks.has(d._id)).map((d) => d._id);
+  const still =
+    ids.length <= 1000
+      ? await c.queue.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()
+      : await c.queue.find({ lane: laneId }, { projection: { _id: 1 } }).toArray();
   const queued = new Set(still.map((d) => d._id));
   return open.filter((d) => marks.has(d._id) || queued.has(d._id));
 }
 
 /**
- * Loads the unfinished queue entries of a lane (both steps), except those
- * `skip` says are known already: ids and attempts are read first, whole
- * documents only for the entries wanted.
+ * One page of a lane ({@link loadLanePage}): the entries wanted, the last
+ * stream sequence the page covers, and whether it reached the lane's end.
+ */
+export interface LanePage {
+  docs: QueueDoc[];
+  /** Stream sequence of the page's last entry (finished or not); 0 when empty. */
+  lastSeq: number;
+  /** True when the lane has no entries beyond the page. */
+  complete: boolean;
+}
+
+/**
+ * Loads the unfinished entries among the `limit` queue entries of a lane
+ * with the lowest stream sequences, except those `skip` says are known
+ * already (ids, attempts and sequences are read first, whole documents only
+ * for the entries wanted). Every unfinished entry up to `lastSeq` is either
+ * returned or skipped.
+ *
+ * @throws on MongoDB errors
+ */
+export async function loadLanePage(
+  c: Collections,
+  laneId: string,
+  limit: number,
+  skip: (id: string) => boolean = () => false,
+): Promise<LanePage> {
+  const heads = await c.queue
+    .find({ lane: laneId }, { projection: { _id: 1, attempts: 1, streamSeq: 1 } })
+    .sort({ streamSeq: 1 })
+    .limit(limit)
+    .toArray();
+  const lastSeq = heads.at(-1)?.streamSeq ?? 0;
+  const complete = heads.length < limit;
+  const open = await unfinishedEntries(c, laneId, heads);
+  const want = open.filter((d) => !skip(d._id)).map((d) => d._id);
+  const docs: QueueDoc[] = [];
+  for (let i = 0; i < want.length; i += 500)
+    docs.push(...(await c.queue.find({ _id: { $in: want.slice(i, i + 500) } }).toArray()));
+  docs.sort((a, b) => a.streamSeq - b.streamSeq);
+  return { docs, lastSeq, complete };
+}
+
+/**
+ * Loads every unfinished queue entry of a lane (one page as large as the
+ * lane), except those `skip` says are known already.
+ *
+ * @throws on MongoDB errors
  */
 export async function loadLane(
   c: Collections,
   laneId: string,
   skip: (id: string) => boolean = () => false,
 ): Promise<QueueDoc[]> {
-  const heads = await c.queue
-    .find({ lane: laneId }, { projection: { _id: 1, attempts: 1 } })
-    .toArray();
-  const open = await unfinishedEntries(c, laneId, heads);
-  const want = new Set(open.filter((d) => !skip(d._id)).map((d) => d._id));
-  if (want.size === 0) return [];
-  const filter =
-    want.size > 500 || want.size === heads.length ? { lane: laneId } : { _id: { $in: [...want] } };
-  const docs = await c.queue.find(filter).toArray();
-  return docs.filter((d) => want.has(d._id));
+  return (await loadLanePage(c, laneId, 1_000_000, skip)).docs;
 }

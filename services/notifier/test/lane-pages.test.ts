@@ -1,0 +1,97 @@
+/**
+ * A lane longer than WEBHOOK_LANE_MEMORY (a failing endpoint's backlog) is
+ * held in memory one page at a time (real NATS, real MongoDB-wire server, a
+ * real receiver): memory stays bounded while the endpoint fails, and once
+ * it recovers every event is delivered, once, in order per session.
+ */
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { Notifier } from '../src/app.js';
+import { ApiSubject } from '../src/handlers/subjects.js';
+import {
+  Bus,
+  messageEvent,
+  receiver,
+  rid,
+  startNotifier,
+  tenantEnv,
+  waitFor,
+  type Receiver,
+} from './harness.js';
+
+const TENANT = rid('t');
+const MEMORY = 10;
+const SESSIONS = 4;
+const EVENTS = 60;
+
+let bus: Bus;
+let n: Notifier;
+let r: Receiver;
+let stream: string;
+
+beforeAll(async () => {
+  bus = await Bus.open(inject('natsUrl'));
+  r = await receiver();
+  const env = await tenantEnv(bus, {
+    tenant: TENANT,
+    mongoUrl: inject('mongoUrl'),
+    dbPrefix: 'notifier_pages',
+    over: {
+      WEBHOOK_LANE_PARTITIONS: '1',
+      WEBHOOK_LANE_MEMORY: String(MEMORY),
+      // failing long enough to build the backlog, not long enough to dead-letter
+      WEBHOOK_RETRY_SCHEDULE: Array.from({ length: 30 }, (_, i) => (i ? '500ms' : '0')).join(','),
+    },
+  });
+  stream = env.EVENTS_STREAM!;
+  n = await startNotifier(env);
+}, 60_000);
+
+afterAll(async () => {
+  await n?.stop();
+  await r?.close();
+  if (stream?.startsWith('NFEVT')) await bus.deleteStream(stream);
+  await bus?.close();
+});
+
+it('a failing endpoint backlog longer than the lane memory is paged and delivered in order once it recovers', async () => {
+  const created = await bus.api<{ ok: boolean }>(ApiSubject.EndpointsCreate, {
+    tenant_id: TENANT,
+    url: `${r.url}/hook`,
+  });
+  expect(created.ok).toBe(true);
+  const delivered: string[] = [];
+  let failing = true;
+  r.reply = (req) => {
+    if (failing) return { status: 503 };
+    delivered.push(req.json.event_id as string);
+    return { status: 204 };
+  };
+  const sessions = Array.from({ length: SESSIONS }, () => crypto.randomUUID());
+  const published = new Map<string, string[]>(sessions.map((s) => [s, []]));
+  for (let i = 0; i < EVENTS; i++) {
+    const s = sessions[i % SESSIONS]!;
+    const e = messageEvent({ tenant: TENANT, agent: 'agent1', session: s });
+    published.get(s)!.push(e.eventId);
+    await bus.publish(e);
+  }
+  // the backlog is in the queue; the lane holds one page of it
+  await waitFor(
+    async () =>
+      (await n.collections.queue.countDocuments({ eventId: { $exists: true } })) >= EVENTS,
+    20_000,
+    'all queued',
+  );
+  const lanes = n.engine.debugState().lanes as Array<{ count: number; pageEnd: number }>;
+  expect(lanes).toHaveLength(1);
+  expect(lanes[0]!.count).toBeLessThanOrEqual(2 * MEMORY);
+  expect(lanes[0]!.pageEnd).toBeLessThan(Infinity);
+  failing = false;
+  await waitFor(() => new Set(delivered).size === EVENTS, 30_000, `all ${EVENTS} delivered`);
+  await new Promise((res) => setTimeout(res, 500));
+  expect(delivered).toHaveLength(EVENTS);
+  for (const s of sessions) {
+    const mine = new Set(published.get(s));
+    const got = delivered.filter((id) => mine.has(id));
+    expect(got, `order of session ${s}`).toEqual(published.get(s));
+  }
+}, 90_000);
