@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import pino from 'pino';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { SessionStatus } from '@tgbridge/proto/common/v1/common';
 import { ChatType } from '@tgbridge/proto/common/v1/common';
 import { Event } from '@tgbridge/proto/events/v1/events';
@@ -355,4 +356,40 @@ export async function tenantEnv(
   env.EVENTS_STREAM = await bus.ensureTenantStream(env.EVENTS_STREAM!, o.tenant);
   bus.prefix = env.NOTIFIER_SUBJECT_PREFIX!;
   return env;
+}
+
+/** What {@link tenantSuite} sets up, filled in before the file's tests run. */
+export interface TenantSuite {
+  bus: Bus;
+  /** The receiver the tests point endpoints at. */
+  r: Receiver;
+  notifiers: Notifier[];
+}
+
+/**
+ * Registers a test file's setup and teardown: a bus, a receiver and
+ * `replicas` notifiers serving only `tenant` ({@link tenantEnv}).
+ */
+export function tenantSuite(o: {
+  tenant: string;
+  dbPrefix: string;
+  replicas?: number;
+  over?: Record<string, string>;
+}): TenantSuite {
+  const suite = { notifiers: [] as Notifier[] } as unknown as TenantSuite;
+  let stream = '';
+  beforeAll(async () => {
+    suite.bus = await Bus.open(inject('natsUrl'));
+    suite.r = await receiver();
+    const env = await tenantEnv(suite.bus, { ...o, mongoUrl: inject('mongoUrl') });
+    stream = env.EVENTS_STREAM!;
+    for (let i = 0; i < (o.replicas ?? 1); i++) suite.notifiers.push(await startNotifier(env));
+  }, 60_000);
+  afterAll(async () => {
+    for (const n of suite.notifiers) await n.stop();
+    await suite.r?.close();
+    if (stream.startsWith('NFEVT')) await suite.bus.deleteStream(stream);
+    await suite.bus?.close();
+  });
+  return suite;
 }

@@ -4,56 +4,29 @@
  * real receiver): memory stays bounded while the endpoint fails, and once
  * it recovers every event is delivered, once, in order per session.
  */
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import type { Notifier } from '../src/app.js';
+import { expect, it } from 'vitest';
 import { ApiSubject } from '../src/handlers/subjects.js';
-import {
-  Bus,
-  messageEvent,
-  receiver,
-  rid,
-  startNotifier,
-  tenantEnv,
-  waitFor,
-  type Receiver,
-} from './harness.js';
+import { messageEvent, rid, tenantSuite, waitFor } from './harness.js';
 
 const TENANT = rid('t');
 const MEMORY = 10;
 const SESSIONS = 4;
 const EVENTS = 60;
 
-let bus: Bus;
-let n: Notifier;
-let r: Receiver;
-let stream: string;
-
-beforeAll(async () => {
-  bus = await Bus.open(inject('natsUrl'));
-  r = await receiver();
-  const env = await tenantEnv(bus, {
-    tenant: TENANT,
-    mongoUrl: inject('mongoUrl'),
-    dbPrefix: 'notifier_pages',
-    over: {
-      WEBHOOK_LANE_PARTITIONS: '1',
-      WEBHOOK_LANE_MEMORY: String(MEMORY),
-      // failing long enough to build the backlog, not long enough to dead-letter
-      WEBHOOK_RETRY_SCHEDULE: Array.from({ length: 30 }, (_, i) => (i ? '500ms' : '0')).join(','),
-    },
-  });
-  stream = env.EVENTS_STREAM!;
-  n = await startNotifier(env);
-}, 60_000);
-
-afterAll(async () => {
-  await n?.stop();
-  await r?.close();
-  if (stream?.startsWith('NFEVT')) await bus.deleteStream(stream);
-  await bus?.close();
+const suite = tenantSuite({
+  tenant: TENANT,
+  dbPrefix: 'notifier_pages',
+  over: {
+    WEBHOOK_LANE_PARTITIONS: '1',
+    WEBHOOK_LANE_MEMORY: String(MEMORY),
+    // failing long enough to build the backlog, not long enough to dead-letter
+    WEBHOOK_RETRY_SCHEDULE: Array.from({ length: 30 }, (_, i) => (i ? '500ms' : '0')).join(','),
+  },
 });
 
 it('a failing endpoint backlog longer than the lane memory is paged and delivered in order once it recovers', async () => {
+  const { bus, r } = suite;
+  const n = suite.notifiers[0]!;
   const created = await bus.api<{ ok: boolean }>(ApiSubject.EndpointsCreate, {
     tenant_id: TENANT,
     url: `${r.url}/hook`,

@@ -5,51 +5,23 @@
  * the lane would look idle with a delivery in it; the releasing replica
  * looks for deliveries it never saw and marks the lane due again.
  */
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import type { Notifier } from '../src/app.js';
+import { expect, it } from 'vitest';
 import { ApiSubject } from '../src/handlers/subjects.js';
 import { laneId } from '../src/domain/matching.js';
-import {
-  Bus,
-  messageEvent,
-  queueEntry,
-  receiver,
-  rid,
-  startNotifier,
-  tenantEnv,
-  waitFor,
-  type Receiver,
-} from './harness.js';
+import { messageEvent, queueEntry, rid, tenantSuite, waitFor } from './harness.js';
 
 const TENANT = rid('t');
 const PARTITIONS = 4;
 
-let bus: Bus;
-let n: Notifier;
-let r: Receiver;
-let stream: string;
-
-beforeAll(async () => {
-  bus = await Bus.open(inject('natsUrl'));
-  r = await receiver();
-  const env = await tenantEnv(bus, {
-    tenant: TENANT,
-    mongoUrl: inject('mongoUrl'),
-    dbPrefix: 'notifier_release',
-    over: { WEBHOOK_LANE_PARTITIONS: String(PARTITIONS), WEBHOOK_LEASE_MS: '1s' },
-  });
-  stream = env.EVENTS_STREAM!;
-  n = await startNotifier(env);
-}, 60_000);
-
-afterAll(async () => {
-  await n?.stop();
-  await r?.close();
-  if (stream?.startsWith('NFEVT')) await bus.deleteStream(stream);
-  await bus?.close();
+const suite = tenantSuite({
+  tenant: TENANT,
+  dbPrefix: 'notifier_release',
+  over: { WEBHOOK_LANE_PARTITIONS: String(PARTITIONS), WEBHOOK_LEASE_MS: '1s' },
 });
 
 it('a delivery queued into a held lane without its lane bump is delivered once the lane is released', async () => {
+  const { bus, r } = suite;
+  const n = suite.notifiers[0]!;
   const created = await bus.api<{ ok: boolean; endpoint: { id: string } }>(
     ApiSubject.EndpointsCreate,
     { tenant_id: TENANT, url: `${r.url}/hook`, agent_ids: ['agent1'] },

@@ -4,53 +4,24 @@
  * delivered once and in order per session, also while one replica stops
  * mid-stream and the other takes over its lanes.
  */
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Notifier } from '../src/app.js';
 import { ApiSubject } from '../src/handlers/subjects.js';
-import {
-  Bus,
-  messageEvent,
-  receiver,
-  rid,
-  startNotifier,
-  tenantEnv,
-  waitFor,
-  type Receiver,
-} from './harness.js';
+import { messageEvent, receiver, rid, tenantSuite, waitFor } from './harness.js';
 
 const TENANT = rid('t');
 const SESSIONS = 20;
 const EVENTS = 400;
 
-let bus: Bus;
-let a: Notifier;
-let b: Notifier;
-let r: Receiver;
-let stream: string;
-
-beforeAll(async () => {
-  bus = await Bus.open(inject('natsUrl'));
-  r = await receiver();
-  const env = await tenantEnv(bus, {
-    tenant: TENANT,
-    mongoUrl: inject('mongoUrl'),
-    dbPrefix: 'notifier_replicas',
-    over: { WEBHOOK_LANE_PARTITIONS: '8' },
-  });
-  stream = env.EVENTS_STREAM!;
-  a = await startNotifier(env);
-  b = await startNotifier(env);
-}, 60_000);
-
-afterAll(async () => {
-  await a?.stop();
-  await b?.stop();
-  await r?.close();
-  if (stream?.startsWith('NFEVT')) await bus.deleteStream(stream);
-  await bus?.close();
+const suite = tenantSuite({
+  tenant: TENANT,
+  dbPrefix: 'notifier_replicas',
+  replicas: 2,
+  over: { WEBHOOK_LANE_PARTITIONS: '8' },
 });
 
 it('an endpoint gets the events published right after its create call, whichever replica takes them', async () => {
+  const { bus } = suite;
   // The create call is served by one replica; the events may reach the
   // other first, which must have loaded the new endpoint by then.
   for (let round = 0; round < 10; round++) {
@@ -75,6 +46,8 @@ it('an endpoint gets the events published right after its create call, whichever
 }, 120_000);
 
 it('two replicas deliver every event once, in order per session, while one of them stops mid-stream', async () => {
+  const { bus, r, notifiers } = suite;
+  const [a, b] = notifiers as [Notifier, Notifier];
   const created = await bus.api<{ ok: boolean; endpoint: { id: string } }>(
     ApiSubject.EndpointsCreate,
     { tenant_id: TENANT, url: `${r.url}/hook` },
