@@ -45,6 +45,26 @@ export interface WakeNotice {
   from: string;
 }
 
+/**
+ * Publishes a wake notice without a floor: the replicas holding `lanes`
+ * reload them, the others claim them if free. Dropped quietly on a closed
+ * connection (holders notice the lanes' change counters at their next
+ * renewal).
+ */
+export function publishWake(
+  nc: NatsConnection,
+  subject: string,
+  lanes: string[],
+  from: string,
+): void {
+  const notice: WakeNotice = { floor: 0, lanes, from };
+  try {
+    nc.publish(subject, JSON.stringify(notice));
+  } catch {
+    // closed
+  }
+}
+
 /** Options of {@link Intake}. */
 export interface IntakeOptions {
   js: JetStreamClient;
@@ -424,14 +444,9 @@ export class Intake {
     void p.finally(() => this.#settling.delete(p));
   }
 
-  /** Wakes the holders of `lanes` at once (a notice without a floor; also while stopping). */
+  /** Wakes the holders of `lanes` at once (also while stopping). */
   #wake(lanes: string[]): void {
-    const notice: WakeNotice = { floor: 0, lanes, from: this.o.engine.owner };
-    try {
-      this.o.nc.publish(this.o.wakeSubject, JSON.stringify(notice));
-    } catch {
-      // closed: the holders find the deliveries at their next renewal (lane change counter)
-    }
+    publishWake(this.o.nc, this.o.wakeSubject, lanes, this.o.engine.owner);
   }
 
   /**

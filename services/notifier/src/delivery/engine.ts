@@ -408,14 +408,14 @@ export class DeliveryEngine {
    * page load per 200 ms.
    */
   #pageForward(lane: LaneState, blocked: boolean, headsInPage: boolean): void {
-    if (lane.pageEnd === Infinity || lane.pageAt !== 0 || lane.reloading) return;
+    if (lane.pageEnd === Infinity || lane.pageAsked || lane.reloading) return;
     const want =
       lane.count < this.s.laneMemory / 2 ||
       (blocked && (!headsInPage || lane.finishedSincePage > 0));
     if (!want) return;
-    lane.pageAt = Date.now() + 200;
+    lane.pageAsked = true;
     setTimeout(() => {
-      lane.pageAt = 0;
+      lane.pageAsked = false;
       if (!lane.dropped) this.#refresh(lane);
     }, 200).unref();
   }

@@ -64,8 +64,8 @@ export class LaneState {
   pageEnd = Infinity;
   /** Deliveries finished since the page was loaded. */
   finishedSincePage = 0;
-  /** When the next page is due to be loaded (epoch ms); 0 when none is asked for. */
-  pageAt = 0;
+  /** A load of the next page is asked for (it runs within 200 ms). */
+  pageAsked = false;
   /** When the lane became empty (epoch ms); 0 while it has work. */
   idleSince = 0;
 
@@ -129,8 +129,6 @@ export class LaneState {
 
   /** Number of queued deliveries. */
   size(): number {
-    let n = 0;
-    for (const q of this.sessions.values()) n += q.items.length;
-    return n;
+    return this.count;
   }
 }

@@ -22,7 +22,7 @@ import type { EndpointStore } from '../infra/endpoints.js';
 import { checkTargetUrl, type TargetPolicy } from '../infra/http-client.js';
 import { laneLocks } from '../infra/lane-locks.js';
 import { doneMarks, enqueue } from '../infra/queue.js';
-import { WAKE_SUBJECT } from '../consumers/intake.js';
+import { publishWake, WAKE_SUBJECT } from '../consumers/intake.js';
 import { API_QUEUE, ApiSubject, CHANGED_SUBJECT, withPrefix } from './subjects.js';
 import { attemptView, decodeCursor, deliveryView, encodeCursor, endpointView } from './views.js';
 
@@ -124,10 +124,7 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
       c.lanes.updateMany({ _id: { $in: lanes } }, { $set: { dueAt: new Date() } }),
     );
     d.engine.wake(lanes);
-    d.nc.publish(
-      withPrefix(WAKE_SUBJECT, d.prefix),
-      JSON.stringify({ floor: 0, lanes, from: d.engine.owner }),
-    );
+    publishWake(d.nc, withPrefix(WAKE_SUBJECT, d.prefix), lanes, d.engine.owner);
   };
 
   const ownEndpoint = async (
@@ -170,10 +167,7 @@ export function apiHandlers(d: ApiDeps): Record<ApiSubject, Handler> {
     await c.deliveries.deleteMany({ _id: { $in: ids } });
     const lanes = [...new Set(items.map((i) => i.lane))];
     d.engine.wake(lanes);
-    d.nc.publish(
-      withPrefix(WAKE_SUBJECT, d.prefix),
-      JSON.stringify({ floor: 0, lanes, from: d.engine.owner }),
-    );
+    publishWake(d.nc, withPrefix(WAKE_SUBJECT, d.prefix), lanes, d.engine.owner);
     return items;
   };
 

@@ -38,11 +38,6 @@ export class LaneLocks {
       for (const id of ids) if (this.#tails.get(id) === mine) this.#tails.delete(id);
     }
   }
-
-  /** Lanes with a write running or waiting (for tests and metrics). */
-  get size(): number {
-    return this.#tails.size;
-  }
 }
 
 const locks = new WeakMap<object, LaneLocks>();
