@@ -12,6 +12,7 @@
  * The SDK is shut down by lifecycle.ts (`onShutdown`) as the last step.
  */
 import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { onShutdown } from './lifecycle.js';
 import { startTelemetry } from './telemetry.js';
 
@@ -28,8 +29,10 @@ if (process.env.OTEL_SDK_DISABLED !== 'true') {
   // The gRPC instrumentation patches CommonJS `require`; our ESM code imports
   // @grpc/grpc-js directly, which bypasses it. Loading it once through require
   // here patches the shared module object that those imports then receive.
+  // Resolved from the entry script, as the service's own imports are (this
+  // module is bundled into dist/, so its own location is not a fixed point).
   try {
-    createRequire(import.meta.url)('@grpc/grpc-js');
+    createRequire(resolve(process.argv[1] ?? join(process.cwd(), 'main.js')))('@grpc/grpc-js');
   } catch {
     // not installed in this deployment: nothing to instrument
   }
