@@ -17,6 +17,7 @@ import { eventSubject } from '@tgbridge/proto/subjects';
 import { uniqueDbUrl, uniqueName } from '@tgbridge/testinfra';
 import { createNotifier, type Notifier } from '../src/app.js';
 import { loadNotifierConfig, type NotifierConfig } from '../src/config.js';
+import { deliveryId } from '../src/domain/matching.js';
 import type { QueueDoc } from '../src/infra/collections.js';
 
 /** A random 32-byte keyring spec. */
@@ -320,7 +321,7 @@ export function queueEntry(
 ): QueueDoc {
   const now = new Date();
   return {
-    _id: `${o.endpointId}.${o.eventId}`,
+    _id: deliveryId(o.endpointId, o.eventId),
     tenantId: 't',
     agentId: 'a',
     sessionId: 's1',
