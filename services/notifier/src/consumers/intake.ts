@@ -137,8 +137,12 @@ export class Intake {
   #buffer: JsMsg[] = [];
   /** The batch being recorded. */
   #current: JsMsg[] = [];
-  /** Messages whose fast-path deliveries are not durable yet (not acknowledged). */
-  readonly #waiting = new Set<JsMsg>();
+  /**
+   * Batches of messages whose fast-path deliveries are not durable yet (not
+   * acknowledged). An array of batches rather than a Set of messages: see
+   * DeliveryEngine#durable on long-lived Sets in the hot path.
+   */
+  readonly #waiting: JsMsg[][] = [];
   /** Fast-path batches in progress. */
   readonly #settling = new Set<Promise<void>>();
   /**
@@ -166,7 +170,7 @@ export class Intake {
       () => {
         for (const m of this.#current) m.working();
         for (const m of this.#buffer) m.working();
-        for (const m of this.#waiting) m.working();
+        for (const b of this.#waiting) for (const m of b) m.working();
       },
       Math.max(100, Math.floor(this.o.ackWaitMs / 3)),
     );
@@ -494,7 +498,7 @@ export class Intake {
    * alive; stopping gives up (the messages are redelivered).
    */
   async #settle(messages: JsMsg[], tracked: Map<string, Promise<void>>): Promise<void> {
-    for (const m of messages) this.#waiting.add(m);
+    this.#waiting.push(messages);
     try {
       const all = Promise.all(tracked.values());
       let timer: NodeJS.Timeout | undefined;
@@ -509,7 +513,7 @@ export class Intake {
       await ackAll(messages);
       this.#announce();
     } finally {
-      for (const m of messages) this.#waiting.delete(m);
+      this.#waiting.splice(this.#waiting.indexOf(messages), 1);
     }
   }
 }
