@@ -26,7 +26,8 @@
  *    and its ratio to (2). (2) and (3) alternate BENCH_ROUNDS (3) times and
  *    each p99 is taken over all windows of its kind: a single hiccup (a
  *    major GC, the database pausing) otherwise decides a window's p99. The
- *    notifier's CPU use and major GCs (bench/lib/gc-probe.mjs) are printed
+ *    notifier's CPU use, major GCs and old-generation growth (MB/s, what
+ *    sets how often major GCs come; bench/lib/gc-probe.mjs) are printed
  *    per window, and both p99s once more without the deliveries published
  *    within 250 ms of a major GC: what the dead endpoint itself costs,
  *    whichever windows the collections fell in.
@@ -84,16 +85,32 @@ const GC_PROBE_FILE = join(tmpdir(), `notifier-bench-gc-${process.pid}.log`);
 /** Deliveries published this close (ms) to a notifier major GC count as caught in it. */
 const GC_MARGIN_MS = 250;
 
+/** The gc-probe's lines so far. */
+function probeLines(): string[] {
+  if (!existsSync(GC_PROBE_FILE)) return [];
+  return readFileSync(GC_PROBE_FILE, 'utf8').split('\n').filter(Boolean);
+}
+
 /** The notifier's major GCs so far: [start, end] epoch ms. */
 function majorGcs(): [number, number][] {
-  if (!existsSync(GC_PROBE_FILE)) return [];
-  return readFileSync(GC_PROBE_FILE, 'utf8')
-    .split('\n')
-    .filter(Boolean)
+  return probeLines()
+    .filter((l) => !l.startsWith('old '))
     .map((l) => {
       const [start, pause] = l.split(' ').map(Number) as [number, number];
       return [start, start + pause];
     });
+}
+
+/** How fast the notifier's old generation grew between two epoch ms, MB/s (NaN without samples). */
+function oldGrowth(from: number, to: number): number {
+  const samples = probeLines()
+    .filter((l) => l.startsWith('old '))
+    .map((l) => l.split(' ').slice(1).map(Number) as [number, number])
+    .filter(([t]) => t >= from && t <= to);
+  const first = samples[0];
+  const last = samples.at(-1);
+  if (!first || !last || last[0] === first[0]) return NaN;
+  return (last[1] - first[1]) / 1e6 / ((last[0] - first[0]) / 1000);
 }
 
 interface Rx {
@@ -421,6 +438,7 @@ async function main(): Promise<void> {
         if (!nearGc(t)) calm.push(g - t);
       }
     const gcsIn = gcs.filter(([a]) => a >= start && a <= end).length;
+    const growth = oldGrowth(start, end);
     if (process.env.BENCH_LATENCY_CSV) {
       const rows: string[] = [];
       for (const [ri, r] of healthy.entries())
@@ -436,7 +454,7 @@ async function main(): Promise<void> {
     const p50 = pct(lat, 50);
     const p99 = pct(lat, 99);
     say(
-      `${label}: ${sentAt.size} events at ${RATE}/s to ${healthy.length} healthy endpoints: publish→receive p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (${lat.length}/${sentAt.size * healthy.length} received); notifier CPU ${(busy * 100).toFixed(0)} % of one core; notifier major GCs ${gcsIn}`,
+      `${label}: ${sentAt.size} events at ${RATE}/s to ${healthy.length} healthy endpoints: publish→receive p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (${lat.length}/${sentAt.size * healthy.length} received); notifier CPU ${(busy * 100).toFixed(0)} % of one core; notifier major GCs ${gcsIn}, its old generation filling at ${growth.toFixed(1)} MB/s`,
     );
     for (const r of healthy) r.got.clear();
     return { p99, lat, calm };

@@ -1,13 +1,29 @@
 /**
  * Preload for a benchmarked process (`node --import bench/lib/gc-probe.mjs`):
- * appends one line per major (mark-compact) garbage collection to the file
- * named by GC_PROBE_FILE: `<start, epoch ms> <pause, ms>`. A
- * PerformanceObserver only; nothing else in the process changes.
+ * appends to the file named by GC_PROBE_FILE
+ * - one line per major (mark-compact) garbage collection:
+ *   `<start, epoch ms> <pause, ms>`;
+ * - every 250 ms, `old <epoch ms> <bytes>`: how much the old generation
+ *   (old, large-object, code and map spaces) has grown since the process
+ *   started, counting growth only (what objects promoted or allocated there
+ *   add; collections do not subtract). Its rate is what sets how often
+ *   major GCs come.
+ * A PerformanceObserver and a timer (unref'd); nothing else in the process
+ * changes.
  */
 import { appendFileSync } from 'node:fs';
 import { constants, PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const file = process.env.GC_PROBE_FILE;
+const OLD_SPACES = new Set([
+  'old_space',
+  'code_space',
+  'map_space',
+  'large_object_space',
+  'code_large_object_space',
+]);
+
 if (file) {
   new PerformanceObserver((list) => {
     const lines = list
@@ -18,4 +34,17 @@ if (file) {
       );
     if (lines.length > 0) appendFileSync(file, lines.join(''));
   }).observe({ entryTypes: ['gc'] });
+
+  const oldUsed = () =>
+    getHeapSpaceStatistics()
+      .filter((s) => OLD_SPACES.has(s.space_name))
+      .reduce((sum, s) => sum + s.space_used_size, 0);
+  let last = oldUsed();
+  let grown = 0;
+  setInterval(() => {
+    const now = oldUsed();
+    if (now > last) grown += now - last;
+    last = now;
+    appendFileSync(file, `old ${Date.now()} ${grown}\n`);
+  }, 250).unref();
 }
