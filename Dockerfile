@@ -94,7 +94,13 @@ ENV SERVICE_NAME=notifier
 # them reach the old generation, whose collections set the latency tail
 # (bench/notifier.ts: less CPU per delivery, up to ~100 MB more memory).
 ENV NODE_OPTIONS=--max-semi-space-size=64
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--enable-source-maps", "--import", "/app/services/notifier/dist/telemetry-register.js", "/app/services/notifier/dist/main.js"]
+# --heap-growing-percent=300: the next major GC when the old generation is 4x
+# what the last one kept. V8 otherwise sizes that step to spend ~3 % of CPU
+# on GC, which here meant a major GC every 5-10 s, each stalling deliveries
+# for 40-80 ms on a busy host. Cost per collection is the same (it marks what
+# is live); they come 3-4x less often, at the same peak RSS in the benchmark.
+# Not allowed in NODE_OPTIONS, hence on the command line.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--heap-growing-percent=300", "--enable-source-maps", "--import", "/app/services/notifier/dist/telemetry-register.js", "/app/services/notifier/dist/main.js"]
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -5,7 +5,8 @@
  * Against real NATS + MongoDB-wire (packages/testinfra: NATS_URL / MONGO_URL
  * when set, else it starts its own) with the notifier as its own process,
  * started as its Docker image starts it (the esbuild bundle of
- * scripts/build.ts, `--enable-source-maps`, the image's NODE_OPTIONS;
+ * scripts/build.ts, the image's node flags and NODE_OPTIONS read from the
+ * Dockerfile by scripts/docker-command.ts;
  * production defaults, OpenTelemetry on without an exporter, except
  * http/127.0.0.1 allowed), and node:http receivers on 127.0.0.1 plus the publisher in this
  * process: every figure shares two cores with the receivers, the publisher,
@@ -34,9 +35,8 @@
  *
  * BENCH_LATENCY_CSV=<file> appends every latency (phase, endpoint, ms
  * since the phase started, latency ms, publish time) to see when slow
- * ones happen. The notifier runs with the node flags of the Dockerfile's
- * notifier stage (NOTIFIER_NODE_FLAGS below); BENCH_NOTIFIER_NODE_FLAGS
- * replaces them.
+ * ones happen. BENCH_NOTIFIER_NODE_FLAGS adds node flags to the image's
+ * (e.g. `--trace-gc`, or `--heap-growing-percent=0` for V8's default).
  *
  * Baseline, measured first in the same run: the same number of POSTs of a
  * webhook-sized body sent straight from a keep-alive node:http client (128
@@ -67,6 +67,7 @@ import { Event } from '@tgbridge/proto/events/v1/events';
 import { eventSubject } from '@tgbridge/proto/subjects';
 import { startInfra, uniqueDbUrl, uniqueName } from '@tgbridge/testinfra';
 import { buildService } from '../scripts/build.js';
+import { dockerCommand } from '../scripts/docker-command.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -76,7 +77,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Unmeasured traffic before each latency phase (s). */
 const WARMUP_S = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 /** As `NODE_OPTIONS` in the Dockerfile's notifier stage (see docs/operations.md). */
-const NOTIFIER_NODE_FLAGS = '--max-semi-space-size=64';
 /** Pairs of latency windows (all healthy, then one endpoint dead). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SESSIONS = 200;
@@ -220,31 +220,31 @@ async function rawPosts(targets: Rx[], total: number, concurrency: number): Prom
 /**
  * Starts the notifier as its Docker image does: the production bundle
  * (scripts/build.ts, built into services/notifier/.tmp/bench-dist) with
- * the image's node flags. Its logs are shown when BENCH_LOG_LEVEL is set.
+ * the image's command line (scripts/docker-command.ts), plus the gc-probe.
+ * Its logs are shown when BENCH_LOG_LEVEL is set.
  */
 async function startNotifier(env: Record<string, string>): Promise<ChildProcess> {
   const out = join(ROOT, 'services/notifier/.tmp/bench-dist');
   await buildService('notifier', out);
+  const image = dockerCommand('notifier', out);
   const prof = process.env.BENCH_PROFILE_DIR;
   const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
-  flags.push(
-    ...(process.env.BENCH_NOTIFIER_NODE_FLAGS ?? NOTIFIER_NODE_FLAGS).split(' ').filter(Boolean),
-  );
+  flags.push(...(process.env.BENCH_NOTIFIER_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const p = spawn(
     process.execPath,
+    // the added flags after the image's, so that they win
     [
-      '--enable-source-maps',
+      ...image.args.slice(0, -1),
       ...flags,
       '--import',
       join(ROOT, 'bench/lib/gc-probe.mjs'),
-      '--import',
-      join(out, 'telemetry-register.js'),
-      join(out, 'main.js'),
+      ...image.args.slice(-1),
     ],
     {
       cwd: ROOT,
       env: {
         ...process.env,
+        NODE_OPTIONS: image.nodeOptions,
         ...env,
         GC_PROBE_FILE,
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',

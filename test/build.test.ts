@@ -1,6 +1,7 @@
 /**
  * The production build (scripts/build.ts, used by the Dockerfile) bundles
- * every service, and each bundle starts with the Dockerfile's command line:
+ * every service, and each bundle starts with its image's command line (the
+ * Dockerfile's ENTRYPOINT and NODE_OPTIONS, scripts/docker-command.ts):
  * it loads all its modules and telemetry, and stops at configuration
  * checking (no environment is given) with the service's own message.
  */
@@ -9,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildService, listServices } from '../scripts/build.js';
+import { dockerCommand } from '../scripts/docker-command.js';
 
 const root = new URL('..', import.meta.url).pathname;
 /** Inside each service folder (so packages resolve as from dist/); `.tmp/` is ignored by git. */
@@ -24,16 +26,13 @@ describe('production build', () => {
       const files = await buildService(service, outDir(service));
       expect(files.some((f) => f.endsWith('/main.js'))).toBe(true);
       const out = outDir(service);
-      const run = spawnSync(
-        process.execPath,
-        [
-          '--enable-source-maps',
-          '--import',
-          join(out, 'telemetry-register.js'),
-          join(out, 'main.js'),
-        ],
-        { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 30_000 },
-      );
+      const image = dockerCommand(service, out);
+      expect(image.args.at(-1)).toBe(join(out, 'main.js'));
+      const run = spawnSync(process.execPath, image.args, {
+        env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: image.nodeOptions },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(run.stderr + run.stdout).toContain(`${service}: invalid configuration`);
       expect(run.status).not.toBe(0);
     });

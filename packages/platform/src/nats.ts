@@ -65,6 +65,9 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
         maxReconnectAttempts: -1,
         reconnectTimeWait: 1000,
         timeout: Math.max(500, Math.min(5000, deadline - Date.now())),
+        // Otherwise every request (a JetStream ackAck included) builds an
+        // Error up front for the stack of a timeout that rarely comes.
+        noAsyncTraces: true,
       });
     } catch (err) {
       lastError = err;
