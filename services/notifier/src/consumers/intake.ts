@@ -513,7 +513,8 @@ export class Intake {
       await ackAll(messages);
       this.#announce();
     } finally {
-      this.#waiting.splice(this.#waiting.indexOf(messages), 1);
+      const at = this.#waiting.indexOf(messages);
+      if (at >= 0) this.#waiting.splice(at, 1);
     }
   }
 }
