@@ -431,6 +431,26 @@ describe('notifier delivery', () => {
     });
   });
 
+  it('deleting an endpoint leaves none of its deliveries queued, not even those under way', async () => {
+    const agent = rid('a');
+    const r = await recv();
+    r.reply = () => 'hang';
+    const ep = await endpoint(agent, r);
+    for (let i = 0; i < 5; i++)
+      await bus.publish(messageEvent({ tenant: TENANT, agent, session: crypto.randomUUID() }));
+    await waitFor(() => r.received.length >= 5);
+    const del = await bus.api<{ ok: boolean }>(ApiSubject.EndpointsDelete, {
+      tenant_id: TENANT,
+      id: ep.endpoint.id,
+    });
+    expect(del.ok).toBe(true);
+    // the hanging attempts time out (2 s) after the delete, and would be retried
+    await new Promise((res) => setTimeout(res, 4000));
+    const c = notifier.collections;
+    expect(await c.queue.countDocuments({ endpointId: ep.endpoint.id })).toBe(0);
+    expect(await c.lanes.countDocuments({ endpointId: ep.endpoint.id })).toBe(0);
+  });
+
   it('410 Gone disables the endpoint', async () => {
     const agent = rid('a');
     const r = await recv();

@@ -517,9 +517,12 @@ export class DeliveryEngine {
     }
   }
 
-  async #spill(items: QueueDoc[]): Promise<boolean> {
+  async #spill(all: QueueDoc[]): Promise<boolean> {
+    let items = all;
     for (let tries = 1; ; tries++) {
       try {
+        items = await this.#withoutDeleted(items);
+        if (items.length === 0) return true;
         const held = new Set(this.#lanes.keys());
         await enqueue(this.d.c, items, held);
         for (const i of items) this.#durable(i._id);
@@ -575,6 +578,7 @@ export class DeliveryEngine {
    * the entry when it is a fast-path delivery that has none yet.
    */
   async #persist(item: QueueDoc, set: Partial<QueueDoc>): Promise<void> {
+    if ((await this.#withoutDeleted([item])).length === 0) return;
     const rest: Record<string, unknown> = { ...item };
     for (const k of ['_id', ...Object.keys(set)]) delete rest[k];
     await this.d.c.queue.updateOne(
@@ -587,6 +591,27 @@ export class DeliveryEngine {
       fe.spilled = true;
       this.#durable(item._id);
     }
+  }
+
+  /**
+   * `items` less those of endpoints deleted meanwhile, which are durable as
+   * they are: deleting an endpoint removes its queue entries, and an attempt
+   * under way or a spill must not write them back. An endpoint missing from
+   * the cache is looked up in MongoDB (it may be new on another replica).
+   *
+   * @throws on MongoDB errors (the caller retries)
+   */
+  async #withoutDeleted(items: QueueDoc[]): Promise<QueueDoc[]> {
+    const unknown = new Set<string>();
+    for (const i of items) if (!this.d.endpoints.cached(i.endpointId)) unknown.add(i.endpointId);
+    if (unknown.size === 0) return items;
+    const found = await this.d.c.endpoints
+      .find({ _id: { $in: [...unknown] } }, { projection: { _id: 1 } })
+      .toArray();
+    for (const f of found) unknown.delete(f._id);
+    if (unknown.size === 0) return items;
+    for (const i of items) if (unknown.has(i.endpointId)) this.#durable(i._id);
+    return items.filter((i) => !unknown.has(i.endpointId));
   }
 
   /** Lanes changed elsewhere (another replica's intake, a replay, re-enabling): reload or claim. */
