@@ -65,7 +65,7 @@ import {
 import type { NotifierPublisher } from '../infra/streams.js';
 import { endAttemptSpan, startAttemptSpan } from '../infra/tracing.js';
 import type { NotifierMetrics } from '../metrics.js';
-import { DONE_KEEP_MS, LaneState, type SessionQueue } from './lane.js';
+import { LaneState, SESSION_KEEP_MS, type SessionQueue } from './lane.js';
 
 /** Settings of the engine (from NotifierConfig). */
 export interface EngineSettings {
@@ -645,7 +645,7 @@ export class DeliveryEngine {
     }
     // Safety net: a held lane with due work and nothing in flight gets a pump.
     for (const lane of this.#lanes.values()) {
-      if (lane.inFlight === 0 && !lane.timer && lane.sessions.size > 0) this.#pump(lane);
+      if (lane.inFlight === 0 && !lane.timer && lane.count > 0) this.#pump(lane);
     }
   }
 
@@ -783,7 +783,7 @@ export class DeliveryEngine {
   async #reload(lane: LaneState): Promise<void> {
     const laneDoc = await this.d.c.lanes.findOne({ _id: lane.id });
     if (!laneDoc) return;
-    lane.pruneDone(DONE_KEEP_MS);
+    lane.turnDone();
     // Deliveries of this replica that are in flight or finished but not yet
     // recorded, before the markers are read (one finishing and recorded
     // during the load is skipped either way).
@@ -933,7 +933,7 @@ export class DeliveryEngine {
       if (head && head.streamSeq <= lane.pageEnd) headsInPage = true;
       if (q.busy) continue;
       if (!head) {
-        lane.sessions.delete(sessionId);
+        if (now - q.emptySince >= SESSION_KEEP_MS) lane.sessions.delete(sessionId);
         continue;
       }
       if (head.streamSeq > lane.pageEnd) {
@@ -965,12 +965,12 @@ export class DeliveryEngine {
         wakeAt = Math.min(wakeAt, circuit.openUntil || now + 250);
         break;
       }
-      void this.#attempt(lane, q, sessionId, head, ep);
+      void this.#attempt(lane, q, head, ep);
     }
     this.#pageForward(lane, beyondPage, headsInPage);
     if (wakeAt < Infinity) this.#setTimer(lane, wakeAt);
     if (lane.inFlight === 0) {
-      if (lane.sessions.size === 0) {
+      if (lane.count === 0) {
         // Keep an empty lane for a while (no claim round trips for the next event).
         lane.idleSince ||= now;
         if (now - lane.idleSince >= this.s.leaseMs) void this.#release(lane, FAR_FUTURE);
@@ -1075,7 +1075,6 @@ export class DeliveryEngine {
   async #attempt(
     lane: LaneState,
     q: SessionQueue,
-    sessionId: string,
     item: QueueDoc,
     ep: LiveEndpoint,
   ): Promise<void> {
@@ -1112,7 +1111,7 @@ export class DeliveryEngine {
     }
     if (span) endAttemptSpan(span, result.statusCode, describe(result));
     try {
-      await this.#settle(lane, q, sessionId, item, ep, attempt, at, trigger, result);
+      await this.#settle(lane, q, item, ep, attempt, at, trigger, result);
     } catch (err) {
       this.d.logger.error(
         { eventId: item.eventId, endpointId: ep.id, err: (err as Error).message },
@@ -1121,7 +1120,6 @@ export class DeliveryEngine {
     } finally {
       q.busy = false;
       this.#attempting.delete(item._id);
-      if (q.items.length === 0) lane.sessions.delete(sessionId);
       lane.inFlight--;
       this.#inFlight--;
       flow.inFlight--;
@@ -1146,7 +1144,6 @@ export class DeliveryEngine {
   async #settle(
     lane: LaneState,
     q: SessionQueue,
-    sessionId: string,
     item: QueueDoc,
     ep: LiveEndpoint,
     attempt: number,
@@ -1205,7 +1202,7 @@ export class DeliveryEngine {
     item.lastError = error;
 
     if (ok) {
-      this.#finish(lane, q, sessionId, item, 'delivered');
+      this.#finish(lane, q, item, 'delivered');
       if (ep.failingSince) void this.d.endpoints.setFailingSince(ep.id, null).catch(() => {});
       if (this.d.logger.isLevelEnabled('debug'))
         log().debug(
@@ -1219,7 +1216,7 @@ export class DeliveryEngine {
         { attempt, statusCode: r.statusCode },
         'receiver aborted the message; no more retries',
       );
-      this.#finish(lane, q, sessionId, item, 'aborted');
+      this.#finish(lane, q, item, 'aborted');
       return;
     }
     if (verdict === 'gone') {
@@ -1244,7 +1241,7 @@ export class DeliveryEngine {
         { attempt, statusCode: r.statusCode, error },
         'webhook dead-lettered after the last attempt',
       );
-      this.#finish(lane, q, sessionId, item, 'failed');
+      this.#finish(lane, q, item, 'failed');
       this.d.metrics.deadLetters.inc({ endpoint: ep.id });
       const { body, ...meta } = item;
       await this.d.publisher
@@ -1304,13 +1301,7 @@ export class DeliveryEngine {
     });
   }
 
-  #finish(
-    lane: LaneState,
-    q: SessionQueue,
-    sessionId: string,
-    item: QueueDoc,
-    status: FinalStatus,
-  ): void {
+  #finish(lane: LaneState, q: SessionQueue, item: QueueDoc, status: FinalStatus): void {
     // Every field listed rather than `{ ...rest, status, completedAt }`: in
     // V8 11 (Node 20) a property added after a spread gives each object a
     // hidden class of its own, allocated in the old generation with its
@@ -1340,7 +1331,7 @@ export class DeliveryEngine {
     if (fe) fe.finishing = true;
     // A fast-path delivery that never got a queue entry needs no done marker.
     this.d.recorder.finish(record, !fe || fe.spilled);
-    lane.finish(q, item, sessionId);
+    lane.finish(q, item);
     this.d.metrics.deliveries.inc({ outcome: status, endpoint: item.endpointId });
   }
 

@@ -6,18 +6,28 @@
 import type { QueueDoc } from '../infra/collections.js';
 
 /**
- * How long a lane remembers a finished delivery (ms): long enough that a
- * reload racing the recorder and the queue sweeper (seconds) does not bring
- * it back, short enough to bound memory (at 3,000 deliveries/s, about
- * 13 MB).
+ * How long a lane remembers a finished delivery (ms): at least this, at
+ * most twice this. Long enough that a reload racing the recorder and the
+ * queue sweeper (seconds) does not bring it back, short enough to bound
+ * memory (at 3,000 deliveries/s, about 9 MB).
  */
-export const DONE_KEEP_MS = 30_000;
+export const DONE_KEEP_MS = 15_000;
+
+/**
+ * How long a session's emptied queue is kept for its next delivery (ms).
+ * Removing it at once and adding it back a moment later resized the lane's
+ * map on nearly every delivery; a resized old map's table is allocated in
+ * V8's old generation, which then filled for no reason.
+ */
+export const SESSION_KEEP_MS = 2_000;
 
 /** One session's queue within a lane. */
 export interface SessionQueue {
   items: QueueDoc[];
   /** True while the head is being attempted. */
   busy: boolean;
+  /** When `items` last became empty (epoch ms; 0 while it is not). */
+  emptySince: number;
 }
 
 /** A lane this replica holds the lease of. */
@@ -31,9 +41,15 @@ export class LaneState {
   readonly known = new Set<string>();
   /**
    * Ids finished recently → attempts made, so a reload racing the queue
-   * delete does not resurrect them (a replay has attempts ≥ that and is accepted).
+   * delete does not resurrect them (a replay has attempts ≥ that and is
+   * accepted). Two generations of DONE_KEEP_MS each, dropped whole: no
+   * per-id timestamps, and no deletes that would resize the map over and
+   * over (see SESSION_KEEP_MS).
    */
-  readonly done = new Map<string, { at: number; attempts: number }>();
+  #done = new Map<string, number>();
+  #donePrev = new Map<string, number>();
+  /** When `#done` was started (epoch ms). */
+  #doneSince = Date.now();
   inFlight = 0;
   timer: NodeJS.Timeout | undefined;
   timerAt = 0;
@@ -77,18 +93,22 @@ export class LaneState {
   /** Adds a queued delivery (ignored when already known or finished recently). @returns true when added */
   add(doc: QueueDoc): boolean {
     if (this.known.has(doc._id)) return false;
-    const done = this.done.get(doc._id);
-    if (done && doc.attempts < done.attempts) return false;
-    this.done.delete(doc._id);
+    const done = this.finishedAttempts(doc._id);
+    if (done !== undefined) {
+      if (doc.attempts < done) return false;
+      this.#done.delete(doc._id);
+      this.#donePrev.delete(doc._id);
+    }
     this.known.add(doc._id);
     if (doc.streamSeq > this.maxSeq) this.maxSeq = doc.streamSeq;
     this.count++;
     this.idleSince = 0;
     let q = this.sessions.get(doc.sessionId);
     if (!q) {
-      q = { items: [], busy: false };
+      q = { items: [], busy: false, emptySince: 0 };
       this.sessions.set(doc.sessionId, q);
     }
+    q.emptySince = 0;
     const items = q.items;
     let i = items.length;
     // Usually appended; a late or replayed item is inserted in stream order
@@ -99,32 +119,40 @@ export class LaneState {
     return true;
   }
 
-  /** Removes a finished head. */
-  finish(q: SessionQueue, doc: QueueDoc, sessionId: string): void {
+  /** Removes a finished head (its session's queue is kept: see SESSION_KEEP_MS). */
+  finish(q: SessionQueue, doc: QueueDoc): void {
     if (q.items[0] === doc) q.items.shift();
     else q.items.splice(q.items.indexOf(doc), 1);
     this.count--;
     this.finishedSincePage++;
     this.known.delete(doc._id);
     const now = Date.now();
-    this.done.delete(doc._id); // re-inserted last: the map stays in finishing order
-    this.done.set(doc._id, { at: now, attempts: doc.attempts });
-    this.pruneDone(DONE_KEEP_MS, now);
-    if (q.items.length === 0 && !q.busy) this.sessions.delete(sessionId);
+    if (q.items.length === 0) q.emptySince = now;
+    this.turnDone(now);
+    this.#done.set(doc._id, doc.attempts);
+  }
+
+  /** Attempts made by a delivery finished here recently; undefined when not remembered. */
+  finishedAttempts(id: string): number | undefined {
+    return this.#done.get(id) ?? this.#donePrev.get(id);
+  }
+
+  /** Finished deliveries remembered (an id finished twice may count twice). */
+  get rememberedCount(): number {
+    return this.#done.size + this.#donePrev.size;
   }
 
   /**
-   * Forgets finished ids older than `ms`. The map is in finishing order, so
-   * this stops at the first recent one (amortized O(1) per finish: a lane
-   * held for hours under load never reloads and would otherwise keep every
-   * id it delivered).
+   * Starts a new generation of finished ids once the current one is
+   * DONE_KEEP_MS old, forgetting the one before (amortized O(1) per finish:
+   * a lane held for hours under load never reloads and would otherwise
+   * keep every id it delivered).
    */
-  pruneDone(ms: number, now = Date.now()): void {
-    const cutoff = now - ms;
-    for (const [id, d] of this.done) {
-      if (d.at >= cutoff) break;
-      this.done.delete(id);
-    }
+  turnDone(now = Date.now()): void {
+    if (now - this.#doneSince < DONE_KEEP_MS) return;
+    this.#donePrev = this.#done;
+    this.#done = new Map();
+    this.#doneSince = now;
   }
 
   /** Number of queued deliveries. */

@@ -4,7 +4,9 @@
  * `minAttempts` (10) attempts were made and at least `failureRatio` (70 %)
  * failed, it opens: the endpoint is paused for `cooldownMs`. Then it is
  * half-open: one probe at a time; a success closes it (and clears the
- * window), a failure opens it again.
+ * window), a failure opens it again. Outcomes are counted in
+ * {@link WINDOW_BUCKETS} time buckets (a sliding window as in
+ * resilience4j's time-based one), so recording allocates nothing.
  */
 
 /** Breaker state; exported as metric values 0, 1, 2. */
@@ -25,8 +27,13 @@ export interface CircuitOptions {
   cooldownMs: number;
 }
 
-/** Outcomes kept in the window at most (the oldest are dropped beyond it). */
-const MAX_WINDOW_EVENTS = 10_000;
+/** Buckets the window is counted in (each windowMs / 300 wide: 1 s of 5 min). */
+export const WINDOW_BUCKETS = 300;
+
+/** Ring index of a time slot (slots before 1970 included). */
+function bucketOf(slot: number): number {
+  return ((slot % WINDOW_BUCKETS) + WINDOW_BUCKETS) % WINDOW_BUCKETS;
+}
 
 /** One endpoint's breaker. */
 export class CircuitBreaker {
@@ -34,8 +41,15 @@ export class CircuitBreaker {
   readonly #minAttempts: number;
   readonly #ratio: number;
   readonly #cooldownMs: number;
-  #events: Array<{ at: number; ok: boolean }> = [];
-  /** Failures among #events (kept as a count: record() runs once per attempt). */
+  /** Width of a bucket (ms). */
+  readonly #bucketMs: number;
+  /** Attempts and failures per bucket; bucket of time t: floor(t / #bucketMs) % WINDOW_BUCKETS. */
+  readonly #attempts = new Uint32Array(WINDOW_BUCKETS);
+  readonly #failed = new Uint32Array(WINDOW_BUCKETS);
+  /** floor(t / #bucketMs) of the newest outcome counted. */
+  #slot = -Infinity;
+  /** Sums over the buckets. */
+  #total = 0;
   #failures = 0;
   #openUntil = 0;
   #probing = false;
@@ -46,6 +60,7 @@ export class CircuitBreaker {
     this.#minAttempts = opts.minAttempts ?? 10;
     this.#ratio = opts.failureRatio ?? 0.7;
     this.#cooldownMs = opts.cooldownMs;
+    this.#bucketMs = Math.max(1, Math.ceil(this.#windowMs / WINDOW_BUCKETS));
   }
 
   /** Current state at `now` (open turns half-open once the cooldown passed). */
@@ -78,24 +93,43 @@ export class CircuitBreaker {
       this.#probing = false;
       if (ok) {
         this.#state = 'closed';
-        this.#events = [];
-        this.#failures = 0;
+        this.#clear();
       } else {
         this.#open(now);
       }
       return;
     }
-    this.#events.push({ at: now, ok });
-    if (!ok) this.#failures++;
-    const cutoff = now - this.#windowMs;
-    const events = this.#events;
-    // shift(): V8 trims the array's start in place, no copy
-    while (events.length > 0 && (events[0]!.at < cutoff || events.length > MAX_WINDOW_EVENTS)) {
-      if (!events.shift()!.ok) this.#failures--;
+    const slot = Math.floor(now / this.#bucketMs);
+    if (slot > this.#slot) {
+      // buckets that fell out of the window since the last outcome start empty
+      const from = Math.max(this.#slot + 1, slot - WINDOW_BUCKETS + 1);
+      for (let s = from; s <= slot; s++) {
+        const i = bucketOf(s);
+        this.#total -= this.#attempts[i]!;
+        this.#failures -= this.#failed[i]!;
+        this.#attempts[i] = 0;
+        this.#failed[i] = 0;
+      }
+      this.#slot = slot;
     }
-    if (this.#state === 'closed' && events.length >= this.#minAttempts) {
-      if (this.#failures / events.length >= this.#ratio) this.#open(now);
+    // an earlier time than the newest (clock stepped back) counts in the newest bucket
+    const i = bucketOf(this.#slot);
+    this.#attempts[i]!++;
+    this.#total++;
+    if (!ok) {
+      this.#failed[i]!++;
+      this.#failures++;
     }
+    if (this.#state === 'closed' && this.#total >= this.#minAttempts) {
+      if (this.#failures / this.#total >= this.#ratio) this.#open(now);
+    }
+  }
+
+  #clear(): void {
+    this.#attempts.fill(0);
+    this.#failed.fill(0);
+    this.#total = 0;
+    this.#failures = 0;
   }
 
   #open(now: number): void {
