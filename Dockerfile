@@ -93,7 +93,14 @@ ENV SERVICE_NAME=notifier
 # Larger young generation: deliveries live for milliseconds to seconds; fewer of
 # them reach the old generation, whose collections set the latency tail
 # (bench/notifier.ts: less CPU per delivery, up to ~100 MB more memory).
-ENV NODE_OPTIONS=--max-semi-space-size=64
+#
+# --v8-pool-size=1: one V8 worker thread (Node's default is 4, whatever the
+# cores). A major GC marks ~100 MB live on those threads, ~200 ms of CPU at
+# once; on a host with few cores they starved the event loop, which stalled
+# deliveries for 40-80 ms. With one worker, marking takes longer but the
+# event loop keeps running (bench/notifier.ts, windows with a major GC:
+# max latency 15-28 ms against 24-60 ms). Raise it on hosts with cores to spare.
+ENV NODE_OPTIONS="--max-semi-space-size=64 --v8-pool-size=1"
 # --heap-growing-percent=300: the next major GC when the old generation is 4x
 # what the last one kept. V8 otherwise sizes that step to spend ~3 % of CPU
 # on GC, which here meant a major GC every 5-10 s, each stalling deliveries
