@@ -37,6 +37,17 @@ describe('circuit breaker', () => {
     expect(kept.state(30_000)).toBe('open'); // 14/20 = 70 %
   });
 
+  it('counts every outcome of the window, however many (per-second buckets, not a list)', () => {
+    const cb = new CircuitBreaker({ ...opts, windowMs: 300_000 });
+    // 4,000 successes then 7,000 failures in 5 minutes: 64 % failed
+    for (let i = 0; i < 4_000; i++) cb.record(true, i * 10);
+    for (let i = 0; i < 7_000; i++) cb.record(false, 40_000 + i * 10);
+    expect(cb.state(110_000)).toBe('closed');
+    // 2,400 more make 70 %
+    for (let i = 0; i < 2_400; i++) cb.record(false, 110_000 + i * 10);
+    expect(cb.state(134_000)).toBe('open');
+  });
+
   it('after the cooldown one probe goes through; its success closes the circuit', () => {
     const cb = new CircuitBreaker(opts);
     for (let i = 0; i < 10; i++) cb.record(false, 0);
