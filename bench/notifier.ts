@@ -57,7 +57,7 @@ import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +145,14 @@ async function rx(): Promise<Rx> {
   await new Promise<void>((ok) => r.server.listen(0, '127.0.0.1', ok));
   r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}`;
   return r;
+}
+
+/**
+ * Now on CLOCK_MONOTONIC (µs), the clock of V8 CPU profiles' timestamps on
+ * Linux (shared by all processes).
+ */
+function monoUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 function pct(values: number[], p: number): number {
@@ -411,17 +419,29 @@ async function main(): Promise<void> {
     }
   };
   let seq = EVENTS;
+  // bench/mongo-java-server's own command (other backends do not know it):
+  // its collector's cycles come between windows, not by chance inside one
+  const db = await new MongoClient(infra.mongoUrl).connect();
+  let dbGc = true;
+  const collectDatabaseGarbage = async () => {
+    if (dbGc) dbGc = await db.db('admin').command({ benchGc: 1 }).then(() => true, () => false);
+  };
+  /** Measured windows on the CPU profile's clock, for bench/lib/profile-windows.mjs. */
+  const windows: { label: string; startUs: number; endUs: number }[] = [];
   const notifierPid = notifier.pid!;
   const latency = async (label: string, healthy: Rx[], onStart: () => void = () => {}) => {
+    await collectDatabaseGarbage();
     // warm-up, not measured: lanes claimed, sockets open, code optimised
     await received(await paced(WARMUP_S, seq), healthy);
     seq += Math.round(RATE * WARMUP_S);
     onStart();
+    const mono0 = monoUs();
     const cpu0 = cpuMs(notifierPid);
     const start = performance.now() + performance.timeOrigin;
     const sentAt = await paced(SECONDS, seq);
     seq += RATE * SECONDS;
     const busy = (cpuMs(notifierPid) - cpu0) / (performance.now() + performance.timeOrigin - start);
+    windows.push({ label, startUs: mono0, endUs: monoUs() });
     await received(sentAt, healthy);
     const lat: number[] = [];
     /** Latencies of deliveries published away from the notifier's major GCs. */
@@ -506,7 +526,10 @@ async function main(): Promise<void> {
   say(
     `away from the notifier's major GCs (deliveries published ≥ ${GC_MARGIN_MS} ms from one; ${left(calm.healthy, pooled.healthy)} % / ${left(calm.dead, pooled.dead)} % left out): all healthy p99 ${calmHealthy.toFixed(1)} ms, one endpoint dead p99 ${calmDead.toFixed(1)} ms; / all healthy = ${(calmDead / calmHealthy).toFixed(2)}`,
   );
+  say(`database garbage collected before each window: ${dbGc ? 'yes' : 'no (not mongo-java-server)'}`);
   say(`notifier memory: peak RSS ${peakRssMb(notifierPid)} MB`);
+  if (process.env.BENCH_PROFILE_DIR)
+    writeFileSync(join(process.env.BENCH_PROFILE_DIR, 'windows.json'), JSON.stringify(windows));
   const stopped = new Promise((ok) => notifier.once('exit', ok));
   notifier.kill('SIGTERM');
   await stopped;
@@ -519,6 +542,7 @@ async function main(): Promise<void> {
   const mongo = await new MongoClient(env.MONGO_URL).connect();
   await mongo.db().dropDatabase();
   await mongo.close();
+  await db.close();
   await nc.close();
   await infra.stop();
   rmSync(GC_PROBE_FILE, { force: true });

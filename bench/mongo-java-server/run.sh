@@ -7,7 +7,11 @@
 # one bench run writes about half a million (deliveries, attempts, markers). ZGC
 # keeps the collector's pauses out of the latency figures (Serial GC paused the
 # server for 100-450 ms, a full heap stalled it for seconds); the bench drops its
-# database at the end. BENCH_JAVA_OPTS replaces the JVM options.
+# database at the end. A ZGC cycle still takes about a core for seconds once the
+# heap holds a few GB, so the bench asks for one before every measured window
+# (the server's own benchGc command, src/main/java/bench/Main.java), and
+# -XX:-ZProactive keeps ZGC from starting others on its own while the heap has
+# room. BENCH_JAVA_OPTS replaces the JVM options.
 set -euo pipefail
 port="${1:-27999}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -23,4 +27,4 @@ if [ ! -f "$build/cp.txt" ] || [ "$here/pom.xml" -nt "$build/cp.txt" ]; then
   mvn -q -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$build/cp.txt"
 fi
 javac -d "$build/classes" -cp "$(cat "$build/cp.txt")" "$here/src/main/java/bench/Main.java"
-exec java ${BENCH_JAVA_OPTS:--XX:+UseZGC -Xms8g -Xmx8g} -cp "$build/classes:$(cat "$build/cp.txt")" bench.Main "$port"
+exec java ${BENCH_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive -Xms8g -Xmx8g} -cp "$build/classes:$(cat "$build/cp.txt")" bench.Main "$port"
