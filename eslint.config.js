@@ -9,6 +9,7 @@ export default tseslint.config(
       '**/node_modules/**',
       'packages/proto/src/gen/**',
       '**/dist/**',
+      '**/.tmp/**',
       '.data/**',
       'coverage/**',
     ],

@@ -31,7 +31,13 @@
  *    sets how often major GCs come; bench/lib/gc-probe.mjs) are printed
  *    per window, and both p99s once more without the deliveries published
  *    within 250 ms of a major GC: what the dead endpoint itself costs,
- *    whichever windows the collections fell in.
+ *    whichever windows the collections fell in. Before every window (its
+ *    warm-up included) the notifier gets a full GC (gc-probe, on SIGUSR2)
+ *    and so does the database when it is bench/mongo-java-server: a
+ *    collection that comes every minute or so otherwise lands in one window
+ *    or another by chance and decides its p99. Both kinds of window start
+ *    alike; how fast each fills the old generation (how often it would
+ *    need a major GC) is printed, with its ratio.
  *
  * BENCH_LATENCY_CSV=<file> appends every latency (phase, endpoint, ms
  * since the phase started, latency ms, publish time) to see when slow
@@ -94,7 +100,7 @@ function probeLines(): string[] {
 /** The notifier's major GCs so far: [start, end] epoch ms. */
 function majorGcs(): [number, number][] {
   return probeLines()
-    .filter((l) => !l.startsWith('old '))
+    .filter((l) => !l.startsWith('old ') && !l.startsWith('forced '))
     .map((l) => {
       const [start, pause] = l.split(' ').map(Number) as [number, number];
       return [start, start + pause];
@@ -236,7 +242,8 @@ async function startNotifier(env: Record<string, string>): Promise<ChildProcess>
   await buildService('notifier', out);
   const image = dockerCommand('notifier', out);
   const prof = process.env.BENCH_PROFILE_DIR;
-  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  // --expose-gc: gc-probe's full collection on SIGUSR2 before every window
+  const flags = ['--expose-gc', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
   flags.push(...(process.env.BENCH_NOTIFIER_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const p = spawn(
     process.execPath,
@@ -419,18 +426,36 @@ async function main(): Promise<void> {
     }
   };
   let seq = EVENTS;
+  /** A full GC of the notifier (bench/lib/gc-probe.mjs), answered by a `forced` line. */
+  const collectNotifierGarbage = async () => {
+    const before = probeLines().filter((l) => l.startsWith('forced ')).length;
+    notifier.kill('SIGUSR2');
+    for (let i = 0; i < 100; i++) {
+      if (probeLines().filter((l) => l.startsWith('forced ')).length > before) return;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    throw new Error('the notifier did not answer SIGUSR2 with a full GC within 5 s');
+  };
   // bench/mongo-java-server's own command (other backends do not know it):
   // its collector's cycles come between windows, not by chance inside one
   const db = await new MongoClient(infra.mongoUrl).connect();
   let dbGc = true;
   const collectDatabaseGarbage = async () => {
-    if (dbGc) dbGc = await db.db('admin').command({ benchGc: 1 }).then(() => true, () => false);
+    if (dbGc)
+      dbGc = await db
+        .db('admin')
+        .command({ benchGc: 1 })
+        .then(
+          () => true,
+          () => false,
+        );
   };
   /** Measured windows on the CPU profile's clock, for bench/lib/profile-windows.mjs. */
   const windows: { label: string; startUs: number; endUs: number }[] = [];
   const notifierPid = notifier.pid!;
   const latency = async (label: string, healthy: Rx[], onStart: () => void = () => {}) => {
     await collectDatabaseGarbage();
+    await collectNotifierGarbage();
     // warm-up, not measured: lanes claimed, sockets open, code optimised
     await received(await paced(WARMUP_S, seq), healthy);
     seq += Math.round(RATE * WARMUP_S);
@@ -477,7 +502,7 @@ async function main(): Promise<void> {
       `${label}: ${sentAt.size} events at ${RATE}/s to ${healthy.length} healthy endpoints: publish→receive p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (${lat.length}/${sentAt.size * healthy.length} received); notifier CPU ${(busy * 100).toFixed(0)} % of one core; notifier major GCs ${gcsIn}, its old generation filling at ${growth.toFixed(1)} MB/s`,
     );
     for (const r of healthy) r.got.clear();
-    return { p99, lat, calm };
+    return { p99, lat, calm, growth, busy };
   };
   // let the throughput run's leftovers (record writes, sweeps, GC) settle first
   await new Promise((ok) => setTimeout(ok, 3000));
@@ -488,6 +513,9 @@ async function main(): Promise<void> {
   const pooled = { healthy: [] as number[], dead: [] as number[] };
   const calm = { healthy: [] as number[], dead: [] as number[] };
   const ratios: number[] = [];
+  /** Per kind of window: old-generation growth (MB/s) and notifier CPU (share of a core). */
+  const fill = { healthy: [] as number[], dead: [] as number[] };
+  const cpu = { healthy: [] as number[], dead: [] as number[] };
   const deadRx: Rx[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const h = await latency(`all healthy (round ${round})`, healthy);
@@ -508,6 +536,10 @@ async function main(): Promise<void> {
     calm.healthy.push(...h.calm);
     calm.dead.push(...d.calm);
     ratios.push(d.p99 / h.p99);
+    fill.healthy.push(h.growth);
+    fill.dead.push(d.growth);
+    cpu.healthy.push(h.busy);
+    cpu.dead.push(d.busy);
   }
   const p99Healthy = pct(pooled.healthy, 99);
   const p99Dead = pct(pooled.dead, 99);
@@ -526,7 +558,13 @@ async function main(): Promise<void> {
   say(
     `away from the notifier's major GCs (deliveries published ≥ ${GC_MARGIN_MS} ms from one; ${left(calm.healthy, pooled.healthy)} % / ${left(calm.dead, pooled.dead)} % left out): all healthy p99 ${calmHealthy.toFixed(1)} ms, one endpoint dead p99 ${calmDead.toFixed(1)} ms; / all healthy = ${(calmDead / calmHealthy).toFixed(2)}`,
   );
-  say(`database garbage collected before each window: ${dbGc ? 'yes' : 'no (not mongo-java-server)'}`);
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  say(
+    `notifier, all healthy → one endpoint dead: CPU ${(mean(cpu.healthy) * 100).toFixed(0)} → ${(mean(cpu.dead) * 100).toFixed(0)} % of one core; old generation filling at ${mean(fill.healthy).toFixed(1)} → ${mean(fill.dead).toFixed(1)} MB/s (${(mean(fill.dead) / mean(fill.healthy)).toFixed(2)} x: how much more often it needs a major GC)`,
+  );
+  say(
+    `full GC before each window: notifier yes, database ${dbGc ? 'yes' : 'no (not mongo-java-server)'}`,
+  );
   say(`notifier memory: peak RSS ${peakRssMb(notifierPid)} MB`);
   if (process.env.BENCH_PROFILE_DIR)
     writeFileSync(join(process.env.BENCH_PROFILE_DIR, 'windows.json'), JSON.stringify(windows));

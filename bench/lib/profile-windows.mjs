@@ -43,10 +43,14 @@ for (const w of windows) {
 const [a, b] = [...kinds.keys()];
 const rate = (kind, n) => (kinds.get(kind).self.get(n) ?? 0) / 1000 / kinds.get(kind).seconds;
 const total = (kind) =>
-  [...kinds.get(kind).self].filter(([n]) => !n.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0) /
+  [...kinds.get(kind).self]
+    .filter(([n]) => !n.startsWith('(idle)'))
+    .reduce((s, [, v]) => s + v, 0) /
   1000 /
   kinds.get(kind).seconds;
-console.log(`${file}\n${a}: ${total(a).toFixed(0)} ms/s busy; ${b}: ${total(b).toFixed(0)} ms/s busy`);
+console.log(
+  `${file}\n${a}: ${total(a).toFixed(0)} ms/s busy; ${b}: ${total(b).toFixed(0)} ms/s busy`,
+);
 const names = new Set([...kinds.get(a).self.keys(), ...kinds.get(b).self.keys()]);
 const rows = [...names]
   .filter((n) => !n.startsWith('(idle)'))
@@ -54,4 +58,6 @@ const rows = [...names]
   .sort((x, y) => Math.abs(y[2] - y[1]) - Math.abs(x[2] - x[1]))
   .slice(0, top);
 for (const [n, x, y] of rows)
-  console.log(`${(y - x >= 0 ? '+' : '') + (y - x).toFixed(2)}  (${x.toFixed(2)} → ${y.toFixed(2)})  ${n}`);
+  console.log(
+    `${(y - x >= 0 ? '+' : '') + (y - x).toFixed(2)}  (${x.toFixed(2)} → ${y.toFixed(2)})  ${n}`,
+  );

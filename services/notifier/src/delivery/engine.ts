@@ -121,7 +121,10 @@ export const FAST_BACKLOG = 32;
  * insert per 20 ms costs far less than one per intake batch. Their
  * messages are acknowledged that much later.
  */
-const SPILL_MIN_INTERVAL_MS = 20;
+const SPILL_MIN_INTERVAL_MS = 100;
+
+/** How often a paged lane of a stuck endpoint checks whether to load its next page (ms). */
+const STUCK_RECHECK_MS = 250;
 
 /**
  * A fast-path delivery: handed to a held lane straight from intake, before
@@ -176,14 +179,29 @@ export class DeliveryEngine {
   #spills: Array<{ items: QueueDoc[]; done: (ok: boolean) => void }> = [];
   #spillWriting = false;
   #lastSpill = 0;
+  /**
+   * The latest {@link queueFast} call's write: once it is done, so is every
+   * earlier one (they are written in order). A reload waits for it, or a
+   * delivery spilled beyond a lane's page could miss the page load meant
+   * to bring it in, and the lane would not know of it.
+   */
+  #spillTail: Promise<unknown> = Promise.resolve();
   /** This replica's writes to lane documents, one at a time per lane. */
   readonly #locks: LaneLocks;
+  /**
+   * No request of an endpoint finished for this long (ms) while some are in
+   * flight: it is stalled ({@link #stalled}). A quarter of the fast-path
+   * window, so that its deliveries stop holding JetStream messages well
+   * within it; at least 50 ms.
+   */
+  readonly #stallMs: number;
 
   constructor(
     private readonly d: EngineDeps,
     private readonly s: EngineSettings,
   ) {
     this.#locks = laneLocks(d.c.lanes);
+    this.#stallMs = Math.max(50, Math.floor(s.fastPathMs / 4));
     d.recorder.onFlushed = (ids) => {
       for (const id of ids) this.#durable(id);
       if (this.#heldBack && d.recorder.pendingIds.size < MAX_UNRECORDED) {
@@ -362,8 +380,9 @@ export class DeliveryEngine {
       const durable = new Promise<void>((r) => (resolve = r));
       this.#fast.set(item._id, { item, finishing: false, spilled: false, resolve });
       tracked.set(item._id, durable);
-      touched.add(lane);
-      // beyond the lane's page: queued only, loaded with a later page
+      // beyond the lane's page: queued only, loaded with a later page (and
+      // the lane has nothing new to pump)
+      if (!paged) touched.add(lane);
       if (!admitted || paged) queueNow.push(item._id);
     }
     // Refused ones are in the lane already (stream order holds) and get their
@@ -379,8 +398,8 @@ export class DeliveryEngine {
     for (const [laneId, docs] of byLane) {
       const lane = this.#lanes.get(laneId);
       if (lane && !lane.dropped) {
-        for (const doc of docs) if (!this.#beyondPage(lane, doc)) lane.add({ ...doc });
-        touched.add(lane);
+        for (const doc of docs)
+          if (!this.#beyondPage(lane, doc) && lane.add({ ...doc })) touched.add(lane);
       } else {
         void this.#claim(laneId);
       }
@@ -392,24 +411,33 @@ export class DeliveryEngine {
   /**
    * Whether `item` lies beyond the lane's page in memory (it then stays in
    * the queue only). A lane holding {@link EngineSettings.laneMemory}
-   * deliveries is paged at the highest sequence it holds; a delivery at or
-   * below the page end is always taken in (a replay), so that every
-   * unfinished delivery up to it is in memory.
+   * deliveries, or whose endpoint is stuck ({@link #stuck}), is paged at
+   * the highest sequence it holds; a delivery at or below the page end is
+   * always taken in (a replay), so that every unfinished delivery up to it
+   * is in memory. A dead endpoint's deliveries thus go to the queue only:
+   * held in memory, each kept its event's body alive and was copied by
+   * every young-generation GC until promoted, which lengthened those
+   * pauses for the healthy endpoints' deliveries.
    */
   #beyondPage(lane: LaneState, item: QueueDoc): boolean {
-    if (lane.pageEnd === Infinity && lane.count >= this.s.laneMemory) {
+    if (
+      lane.pageEnd === Infinity &&
+      (lane.count >= this.s.laneMemory || this.#stuck(lane.endpointId, Date.now()))
+    ) {
       lane.pageEnd = lane.maxSeq;
       lane.finishedSincePage = 0;
     }
-    return item.streamSeq > lane.pageEnd;
+    if (item.streamSeq <= lane.pageEnd) return false;
+    lane.beyond++;
+    return true;
   }
 
   /**
    * Asks for the next page of a paged lane once the page in memory is
    * half done, or once it no longer holds a deliverable head while others
    * wait beyond it and something finished (a dead endpoint's page, whose
-   * heads wait for retries, is not read again and again). At most one
-   * page load per 200 ms.
+   * heads wait for retries, is not read again and again), but not while
+   * its endpoint is stuck. At most one page load per 200 ms.
    */
   #pageForward(lane: LaneState, blocked: boolean, headsInPage: boolean): void {
     if (lane.pageEnd === Infinity || lane.pageAsked || lane.reloading) return;
@@ -417,20 +445,50 @@ export class DeliveryEngine {
       lane.count < this.s.laneMemory / 2 ||
       (blocked && (!headsInPage || lane.finishedSincePage > 0));
     if (!want) return;
+    const now = Date.now();
+    if (this.#stuck(lane.endpointId, now)) {
+      // nothing more could be delivered yet; look again once it may be
+      this.#setTimer(lane, now + STUCK_RECHECK_MS);
+      return;
+    }
     lane.pageAsked = true;
     setTimeout(() => {
       lane.pageAsked = false;
+      lane.pageForward = true;
       if (!lane.dropped) this.#refresh(lane);
     }, 200).unref();
+  }
+
+  /**
+   * Whether an endpoint's requests are stalled: some in flight and none
+   * started from idle or finished for {@link #stallMs} (a dead endpoint
+   * whose requests hang until the timeout).
+   */
+  #stalled(endpointId: string, now: number): boolean {
+    const flow = this.#flow.get(endpointId);
+    return flow !== undefined && flow.inFlight > 0 && now - flow.lastProgress > this.#stallMs;
+  }
+
+  /**
+   * Whether an endpoint can take no delivery now nor soon: unknown here,
+   * disabled, its circuit not closed, or stalled with every one of its
+   * request slots taken. (Stalled with slots free, other sessions'
+   * deliveries still go out at once.)
+   */
+  #stuck(endpointId: string, now: number): boolean {
+    const ep = this.d.endpoints.cached(endpointId);
+    if (!ep || !ep.enabled || this.#circuit(endpointId).state() !== 'closed') return true;
+    return (
+      this.#stalled(endpointId, now) &&
+      (this.#flow.get(endpointId)?.inFlight ?? 0) >= this.s.endpointConcurrency
+    );
   }
 
   /**
    * The fast path's admission check for one {@link offer} call, for lanes
    * held and loaded here: a delivery goes fast only when it can be
    * attempted (almost) at once — its lane's lease is not about to run out,
-   * its endpoint is enabled with a closed circuit and not
-   * stalled (requests in flight and none finished for a quarter of the
-   * window), and its session has at most {@link FAST_BACKLOG} deliveries
+   * its endpoint is neither {@link #stuck} nor {@link #stalled}, and its session has at most {@link FAST_BACKLOG} deliveries
    * ahead of it in the lane, none of them waiting for a retry. Anything
    * else gets its queue entry at once and its message is acknowledged when
    * that is written, so a slow or dead endpoint never holds JetStream
@@ -445,21 +503,15 @@ export class DeliveryEngine {
     const refused = new Set<string>();
     const backlog = new Map<string, number>();
     const now = Date.now();
-    const stallMs = Math.max(50, Math.floor(this.s.fastPathMs / 4));
     return (lane, item) => {
       if (refused.has(lane.id)) return false;
-      const ep = this.d.endpoints.cached(lane.endpointId);
       const key = `${lane.id} ${item.sessionId}`;
       const q = lane.sessions.get(item.sessionId);
       const ahead = backlog.get(key) ?? q?.items.length ?? 0;
-      const flow = this.#flow.get(lane.endpointId);
-      const stalled = flow !== undefined && flow.inFlight > 0 && now - flow.lastProgress > stallMs;
       const ok =
         lane.pageEnd === Infinity &&
-        ep !== undefined &&
-        ep.enabled &&
-        !stalled &&
-        this.#circuit(ep.id).state() === 'closed' &&
+        !this.#stuck(lane.endpointId, now) &&
+        !this.#stalled(lane.endpointId, now) &&
         lane.leaseUntil - now >= Math.min(1000, this.s.leaseMs / 4) &&
         ahead <= FAST_BACKLOG &&
         // a head waiting for its retry holds the session back for longer than the window
@@ -492,10 +544,12 @@ export class DeliveryEngine {
       items.push({ ...fe.item });
     }
     if (items.length === 0) return Promise.resolve(true);
-    return new Promise<boolean>((done) => {
+    const written = new Promise<boolean>((done) => {
       this.#spills.push({ items, done });
       void this.#writeSpills();
     });
+    this.#spillTail = written;
+    return written;
   }
 
   /** Writes waiting {@link queueFast} entries, one write at a time, each taking all that wait. */
@@ -783,6 +837,16 @@ export class DeliveryEngine {
   async #reload(lane: LaneState): Promise<void> {
     const laneDoc = await this.d.c.lanes.findOne({ _id: lane.id });
     if (!laneDoc) return;
+    // A paged lane reloads its page (what others queued up to its end) and
+    // moves on only when it asked to; reading the next page at every
+    // change notice loaded a dead endpoint's whole backlog at once.
+    const upTo = lane.pageForward ? Infinity : lane.pageEnd;
+    lane.pageForward = false;
+    // What was left beyond the page so far is in the queue once the spill
+    // writes under way are done; anything left beyond it from now on may
+    // not be in what the page load reads.
+    const beyond = lane.beyond;
+    await this.#spillTail;
     lane.turnDone();
     // Deliveries of this replica that are in flight or finished but not yet
     // recorded, before the markers are read (one finishing and recorded
@@ -793,12 +857,17 @@ export class DeliveryEngine {
       lane.id,
       this.s.laneMemory,
       (id) => lane.known.has(id) || busy.has(id),
+      upTo,
     );
     for (const doc of page.docs) {
       if (this.d.recorder.pendingIds.has(doc._id) || this.#attempting.has(doc._id)) continue;
       lane.add(doc);
     }
-    lane.pageEnd = page.complete ? Infinity : page.lastSeq;
+    if (upTo !== Infinity) {
+      if (!page.complete) lane.pageEnd = Math.min(lane.pageEnd, page.lastSeq);
+    } else if (lane.beyond !== beyond) {
+      lane.pageEnd = Math.max(lane.pageEnd, page.lastSeq); // the next page load brings the rest
+    } else lane.pageEnd = page.complete ? Infinity : page.lastSeq;
     lane.finishedSincePage = 0;
     // only now: a failed load leaves the change for the next renewal to notice
     lane.v = laneDoc.v;
@@ -970,7 +1039,8 @@ export class DeliveryEngine {
     this.#pageForward(lane, beyondPage, headsInPage);
     if (wakeAt < Infinity) this.#setTimer(lane, wakeAt);
     if (lane.inFlight === 0) {
-      if (lane.count === 0) {
+      // (a paged lane is never idle: the rest of it waits in the queue)
+      if (lane.count === 0 && lane.pageEnd === Infinity) {
         // Keep an empty lane for a while (no claim round trips for the next event).
         lane.idleSince ||= now;
         if (now - lane.idleSince >= this.s.leaseMs) void this.#release(lane, FAR_FUTURE);

@@ -78,10 +78,14 @@ export class LaneState {
    * they came before the lane was paged) until a later page covers them.
    */
   pageEnd = Infinity;
+  /** Deliveries left beyond the page so far (a page load racing them does not complete the lane). */
+  beyond = 0;
   /** Deliveries finished since the page was loaded. */
   finishedSincePage = 0;
   /** A load of the next page is asked for (it runs within 200 ms). */
   pageAsked = false;
+  /** The next reload is that load: it may read past `pageEnd`. */
+  pageForward = false;
   /** When the lane became empty (epoch ms); 0 while it has work. */
   idleSince = 0;
 
