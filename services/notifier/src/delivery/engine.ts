@@ -121,7 +121,7 @@ export const FAST_BACKLOG = 32;
  * insert per 20 ms costs far less than one per intake batch. Their
  * messages are acknowledged that much later.
  */
-const SPILL_MIN_INTERVAL_MS = 100;
+const SPILL_MIN_INTERVAL_MS = 20;
 
 /** How often a paged lane of a stuck endpoint checks whether to load its next page (ms). */
 const STUCK_RECHECK_MS = 250;
