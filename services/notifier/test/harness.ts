@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import pino from 'pino';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import type { SessionStatus } from '@tgbridge/proto/common/v1/common';
 import { ChatType } from '@tgbridge/proto/common/v1/common';
 import { Event } from '@tgbridge/proto/events/v1/events';
@@ -18,6 +18,7 @@ import { uniqueDbUrl, uniqueName } from '@tgbridge/testinfra';
 import { createNotifier, type Notifier } from '../src/app.js';
 import { loadNotifierConfig, type NotifierConfig } from '../src/config.js';
 import { deliveryId } from '../src/domain/matching.js';
+import { ApiSubject } from '../src/handlers/subjects.js';
 import type { QueueDoc } from '../src/infra/collections.js';
 
 /** A random 32-byte keyring spec. */
@@ -393,4 +394,35 @@ export function tenantSuite(o: {
     await suite.bus?.close();
   });
   return suite;
+}
+
+/** Creates an endpoint of `tenant` for `url` through the NATS API and expects it created. */
+export async function createEndpoint(bus: Bus, tenant: string, url: string): Promise<void> {
+  const created = await bus.api<{ ok: boolean }>(ApiSubject.EndpointsCreate, {
+    tenant_id: tenant,
+    url,
+  });
+  expect(created.ok).toBe(true);
+}
+
+/**
+ * Waits (up to 30 s) until every event of `published` (session → event ids
+ * in publish order) is in `delivered`, then expects each delivered once
+ * and each session's in publish order.
+ */
+export async function expectDeliveredInOrder(
+  delivered: string[],
+  published: Map<string, string[]>,
+): Promise<void> {
+  const total = [...published.values()].reduce((n, ids) => n + ids.length, 0);
+  await waitFor(() => new Set(delivered).size === total, 30_000, `all ${total} delivered`);
+  await new Promise((res) => setTimeout(res, 500));
+  expect(delivered).toHaveLength(total);
+  for (const [session, ids] of published) {
+    const mine = new Set(ids);
+    expect(
+      delivered.filter((id) => mine.has(id)),
+      `order of session ${session}`,
+    ).toEqual(ids);
+  }
 }

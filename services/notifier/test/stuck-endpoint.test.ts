@@ -7,8 +7,14 @@
  * every event is delivered, once, in order per session.
  */
 import { expect, it } from 'vitest';
-import { ApiSubject } from '../src/handlers/subjects.js';
-import { messageEvent, rid, tenantSuite, waitFor } from './harness.js';
+import {
+  createEndpoint,
+  expectDeliveredInOrder,
+  messageEvent,
+  rid,
+  tenantSuite,
+  waitFor,
+} from './harness.js';
 
 const TENANT = rid('t');
 const SLOTS = 2;
@@ -29,11 +35,7 @@ const suite = tenantSuite({
 it("a dead endpoint's deliveries wait in the queue, not in memory, and all go out in order once it answers", async () => {
   const { bus, r } = suite;
   const n = suite.notifiers[0]!;
-  const created = await bus.api<{ ok: boolean }>(ApiSubject.EndpointsCreate, {
-    tenant_id: TENANT,
-    url: `${r.url}/hook`,
-  });
-  expect(created.ok).toBe(true);
+  await createEndpoint(bus, TENANT, `${r.url}/hook`);
   const delivered: string[] = [];
   let dead = true;
   r.reply = (req) => {
@@ -77,14 +79,5 @@ it("a dead endpoint's deliveries wait in the queue, not in memory, and all go ou
   dead = false;
   await r.down();
   await r.up();
-  await waitFor(() => new Set(delivered).size === EVENTS, 30_000, `all ${EVENTS} delivered`);
-  await new Promise((res) => setTimeout(res, 500));
-  expect(delivered).toHaveLength(EVENTS);
-  for (const s of sessions) {
-    const mine = new Set(published.get(s));
-    expect(
-      delivered.filter((id) => mine.has(id)),
-      `order of session ${s}`,
-    ).toEqual(published.get(s));
-  }
+  await expectDeliveredInOrder(delivered, published);
 }, 90_000);
