@@ -480,15 +480,19 @@ export class DeliveryEngine {
     return flow !== undefined && flow.inFlight > 0 && now - flow.lastProgress > this.#stallMs;
   }
 
+  /** Whether an endpoint takes no deliveries at all now: unknown here, disabled, or its circuit not closed. */
+  #unavailable(endpointId: string): boolean {
+    const ep = this.d.endpoints.cached(endpointId);
+    return !ep || !ep.enabled || this.#circuit(endpointId).state() !== 'closed';
+  }
+
   /**
-   * Whether an endpoint can take no delivery now nor soon: unknown here,
-   * disabled, its circuit not closed, or stalled with every one of its
-   * request slots taken. (Stalled with slots free, other sessions'
-   * deliveries still go out at once.)
+   * Whether an endpoint can take no delivery now nor soon: {@link #unavailable},
+   * or stalled with every one of its request slots taken. (Stalled with
+   * slots free, other sessions' deliveries still go out at once.)
    */
   #stuck(endpointId: string, now: number): boolean {
-    const ep = this.d.endpoints.cached(endpointId);
-    if (!ep || !ep.enabled || this.#circuit(endpointId).state() !== 'closed') return true;
+    if (this.#unavailable(endpointId)) return true;
     return (
       this.#stalled(endpointId, now) &&
       (this.#flow.get(endpointId)?.inFlight ?? 0) >= this.s.endpointConcurrency
@@ -499,7 +503,7 @@ export class DeliveryEngine {
    * The fast path's admission check for one {@link offer} call, for lanes
    * held and loaded here: a delivery goes fast only when it can be
    * attempted (almost) at once — its lane's lease is not about to run out,
-   * its endpoint is neither {@link #stuck} nor {@link #stalled}, and its
+   * its endpoint is neither {@link #unavailable} nor {@link #stalled}, and its
    * session has at most {@link FAST_BACKLOG} deliveries ahead of it in the
    * lane, none of them waiting for a retry. Anything
    * else gets its queue entry at once and its message is acknowledged when
@@ -522,7 +526,7 @@ export class DeliveryEngine {
       const ahead = backlog.get(key) ?? q?.items.length ?? 0;
       const ok =
         lane.pageEnd === Infinity &&
-        !this.#stuck(lane.endpointId, now) &&
+        !this.#unavailable(lane.endpointId) &&
         !this.#stalled(lane.endpointId, now) &&
         lane.leaseUntil - now >= Math.min(1000, this.s.leaseMs / 4) &&
         ahead <= FAST_BACKLOG &&
